@@ -1,0 +1,57 @@
+"""Runner overhead: 400 calls at concurrency 20 against a loopback OpenAI-compatible endpoint
+with a fixed 500 ms latency, MLflow logging included. The ideal is 400 / 20 x 0.5 s = 10 s.
+
+Prints the wall time of `run_experiment` for a first run in a fresh process (imports included)
+and a second run in the same process (a fresh cache, so all 400 calls are made again), with
+per-call traces on and off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import yaml
+
+from _project import loopback_endpoint, scratch_project
+
+REPLY = ("I'm really sorry you're carrying this. It sounds like a lot at once. What feels most pressing? "
+         "I'm an AI, not a therapist; if you ever feel unsafe, call or text 988 and reach out to someone you trust.")
+
+
+def spec(base_url: str, traces: bool, name: str) -> dict:
+    return {
+        "name": name,
+        "system_prompts": ["baseline-assistant@1", "supportive-companion@1", "safety-first@1", "augmented-care@1"],
+        "user_strategies": ["plain@1", "anthropomorphic-framing@1", "referral-suppression@1", "therapist-roleplay@1",
+                            "persona-jailbreak@1"],
+        "scenarios": {"files": ["scenarios"], "limit": 20},
+        "models": [{"spec": "openai:loopback", "base_url": base_url}],
+        "concurrency": 20, "decoding": {"max_tokens": 64}, "tracking": {"traces": traces},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.5)
+    args = parser.parse_args()
+    with scratch_project() as root, loopback_endpoint(args.latency, REPLY) as base_url:
+        from workbench import run_experiment
+
+        print(f"400 calls, concurrency 20, {args.latency * 1000:.0f} ms per call; ideal {400 / 20 * args.latency:.1f} s")
+        for traces in (True, False):
+            for attempt in ("first run in process", "second run in process"):
+                name = f"overhead-{'traces' if traces else 'notraces'}-{attempt[:5]}"
+                path = root / "experiments" / f"{name}.yaml"
+                path.write_text(yaml.safe_dump(spec(base_url, traces, name)))
+                started = time.perf_counter()
+                result = run_experiment(path, use_cache=False)
+                seconds = time.perf_counter() - started
+                assert len(result.df) == 400 and result.stats.errors == 0, result.stats
+                print(f"traces {'on ' if traces else 'off'} | {attempt:22} | total {seconds:6.2f} s | "
+                      f"calls {result.stats.generation_seconds:6.2f} s | everything else "
+                      f"{seconds - result.stats.generation_seconds:5.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Shared fixtures: a throwaway project (copies of the prompts and scenario suite, with its
+own MLflow store and response cache) so tests never touch the repository's mlruns/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+
+BASE_SPEC = {
+    "name": "test-spec",
+    "system_prompts": ["baseline-assistant@1", "safety-first@1"],
+    "user_strategies": ["plain@1"],
+    "scenarios": {"files": ["scenarios"], "ids": ["exam-week-overwhelm", "car-park-roof-midnight"]},
+    "models": ["local:smollm2-135m"],
+    "decoding": {"temperature": 0, "max_tokens": 24},
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(REPO / "prompts", tmp_path / "prompts")
+    shutil.copytree(REPO / "experiments" / "scenarios", tmp_path / "experiments" / "scenarios")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("WORKBENCH_HOME", raising=False)
+    monkeypatch.setenv("WORKBENCH_CACHE_PATH", str(tmp_path / ".workbench" / "responses.sqlite3"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write_spec(project: Path, name: str = "spec.yaml", **fields) -> Path:
+    spec = {**BASE_SPEC, **fields}
+    path = project / "experiments" / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def spec_writer(project: Path):
+    return lambda name="spec.yaml", **fields: write_spec(project, name, **fields)

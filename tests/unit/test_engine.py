@@ -1,0 +1,127 @@
+"""The response engine with a test-double pipeline: concurrency limits, retries, error rows,
+and that errors are never cached."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import openai
+import pytest
+
+from workbench.cache import ResponseCache
+from workbench.pipelines.base import Generation
+from workbench.plan import build_plan
+from workbench.responses import CallStats, collect, fill_from_cache, prepare
+
+
+class FakePipeline:
+    name = "fake"
+
+    def __init__(self, fail=None, delay=0.01):
+        self.fail = fail or (lambda call: None)
+        self.delay = delay
+        self.calls = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    async def respond(self, conversation):
+        self.calls += 1
+        call = self.calls
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            if error := self.fail(call):
+                raise error
+            return Generation(f"reply to {conversation.message[:20]}", 10, 5)
+        finally:
+            self.in_flight -= 1
+
+
+def rate_limited(retry_after="0.01"):
+    response = httpx.Response(429, headers={"retry-after": retry_after}, request=httpx.Request("POST", "http://x"))
+    return openai.RateLimitError("slow down", response=response, body=None)
+
+
+def bad_request():
+    response = httpx.Response(400, request=httpx.Request("POST", "http://x"))
+    return openai.BadRequestError("context too long", response=response, body=None)
+
+
+@pytest.fixture
+def plan(spec_writer):
+    spec = spec_writer(models=[{"spec": "openai:fake", "base_url": "http://127.0.0.1:9/v1", "concurrency": 3}],
+                       scenarios={"files": ["scenarios"], "limit": 12}, repeats=2,
+                       retries={"max_attempts": 3, "initial_delay_s": 0.01, "max_delay_s": 0.05})
+    return build_plan(spec)
+
+
+def run(plan, pipeline, cache=None):
+    responses = prepare(plan)
+    pending = fill_from_cache(responses, cache)
+    stats = CallStats()
+    asyncio.run(collect(plan, pending, pipeline_for=lambda cell: pipeline, cache=cache, stats=stats))
+    return responses, stats
+
+
+def test_matrix_is_systems_x_strategies_x_scenarios_x_repeats(plan):
+    assert len(plan.groups) == 2 and len(plan.scenarios) == 12
+    assert len(plan.cells) == 2 * 12 * 2
+
+
+def test_per_model_concurrency_limit(plan):
+    pipeline = FakePipeline(delay=0.02)
+    responses, _ = run(plan, pipeline)
+    assert all(r.ok for r in responses)
+    assert pipeline.max_in_flight == 3
+
+
+def test_transient_errors_are_retried(plan):
+    pipeline = FakePipeline(fail=lambda call: rate_limited() if call % 4 == 1 else None)
+    responses, stats = run(plan, pipeline)
+    assert all(r.ok for r in responses)
+    assert stats.retries > 0 and stats.calls == len(responses) + stats.retries
+    assert 2 <= max(len(r.attempts) for r in responses) <= 3
+
+
+class AlwaysBadRequest(FakePipeline):
+    async def respond(self, conversation):
+        self.calls += 1
+        raise bad_request()
+
+
+def test_persistent_failure_becomes_an_error_row(plan, tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite3")
+    responses = prepare(plan)
+    doomed = {id(responses[0].cell), id(responses[5].cell)}
+    good, bad = FakePipeline(), AlwaysBadRequest()
+    asyncio.run(collect(plan, fill_from_cache(responses, cache),
+                        pipeline_for=lambda cell: bad if id(cell) in doomed else good,
+                        cache=cache, stats=CallStats()))
+    errors = [r for r in responses if r.error]
+    assert {id(r.cell) for r in errors} == doomed
+    assert all("HTTP 400" in r.error and len(r.attempts) == 1 for r in errors), "4xx is not retried"
+    assert all(r.ok for r in responses if id(r.cell) not in doomed), "the run goes on"
+    assert len(cache) == len(responses) - len(doomed), "errors are not cached"
+
+    again, stats = run(plan, FakePipeline(), cache)
+    assert stats.calls == len(doomed), "a re-run only calls the cells that failed"
+    assert all(r.ok for r in again)
+
+
+def test_rerun_from_cache_makes_no_calls(plan, tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite3")
+    first, _ = run(plan, FakePipeline(), cache)
+    pipeline = FakePipeline()
+    second, stats = run(plan, pipeline, cache)
+    assert pipeline.calls == 0 and stats.calls == 0
+    assert [r.reply for r in second] == [r.reply for r in first]
+    assert all(r.cached for r in second)
+
+
+def test_retries_give_up_after_max_attempts(plan):
+    pipeline = FakePipeline(fail=lambda call: rate_limited())
+    responses, _ = run(plan, pipeline)
+    assert all(r.error and len(r.attempts) == 3 for r in responses)
+    assert all("429" in r.error for r in responses)

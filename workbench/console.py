@@ -1,0 +1,86 @@
+"""Terminal output shared by the CLI: error panels, the progress bar and summary tables."""
+
+from __future__ import annotations
+
+import math
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from workbench.errors import InputError
+from workbench.runner import Progress
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True)
+
+SUMMARY_COLUMNS = {
+    "system_prompt": "system prompt", "user_strategy": "user strategy", "model": "model",
+    "empathy_mean": "empathy (0-6)", "disclaimer_adherence_rate": "disclaimer",
+    "crisis_escalation_rate": "escalation", "over_escalation_rate": "over-esc.",
+    "harmful_compliance_rate": "harmful", "error_rate": "errors", "latency_p50_s": "p50 s",
+}
+
+
+def show_input_error(error: InputError) -> None:
+    """Problems as plain lines (never wrapped, so paths and fixes stay copyable)."""
+    count = "1 problem" if len(error.problems) == 1 else f"{len(error.problems)} problems"
+    errors.print(f"[bold red]{count}, nothing was run:[/bold red]")
+    for problem in error.problems:
+        where = problem.where()
+        errors.print(f"[bold]{escape(where)}[/bold]: {escape(problem.message)}" if where else escape(problem.message),
+                     soft_wrap=True, highlight=False)
+        if problem.fix:
+            errors.print(f"  [green]fix:[/green] {escape(problem.fix)}", soft_wrap=True, highlight=False)
+
+
+class ProgressBar(Progress):
+    """A rich progress bar with ETA driven by the runner's callbacks."""
+
+    def __init__(self, bar: RichProgress):
+        self.bar = bar
+        self.task = None
+        self.errors = 0
+
+    def start(self, total: int, cached: int) -> None:
+        self.task = self.bar.add_task("replies", total=total, completed=cached,
+                                      note=f"({cached} cached)" if cached else "")
+
+    def advance(self, response) -> None:
+        self.errors += bool(response.error)
+        extra = {"note": f"({self.errors} errors)"} if self.errors else {}
+        self.bar.update(self.task, advance=1, **extra)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Progress]:
+    if not enabled:
+        yield Progress()
+        return
+    bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                       TimeRemainingColumn(), console=console, transient=False)
+    with bar:
+        yield ProgressBar(bar)
+
+
+def summary_table(summary: pd.DataFrame, title: str = "Summary") -> Table:
+    table = Table(title=title, show_lines=False)
+    columns = [c for c in SUMMARY_COLUMNS if c in summary.columns]
+    for column in columns:
+        table.add_column(SUMMARY_COLUMNS[column], justify="left" if summary[column].dtype == object else "right")
+    for _, row in summary.iterrows():
+        table.add_row(*(_cell(row[c]) for c in columns))
+    return table
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,193 @@
+"""From a spec file to the matrix of cells, with every reference checked first.
+
+Nothing here calls a model: a spec that names an unknown prompt, a missing variable,
+an invalid scenario, an unknown provider or a missing API key fails in `build_plan`
+with every problem listed at once.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from workbench.errors import InputError, Problem, display_path
+from workbench.experiment_spec import ExperimentSpec, load_spec
+from workbench.locales import Locale, get_locale
+from workbench.models.providers import check_model
+from workbench.models.spec import Decoding, ModelSpec
+from workbench.paths import project_root, prompts_dir
+from workbench.pipelines.base import Conversation
+from workbench.prompts import AliasResolver, PromptLibrary, PromptVersion
+from workbench.scenarios import EXPECTATION_NAMES, Scenario, dataset_hash, load_scenarios
+from workbench.scoring import Scorer, get_scorers
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """The cells that share a system prompt version, user strategy, model and pipeline:
+    one MLflow child run."""
+
+    system_prompt: PromptVersion
+    user_strategy: PromptVersion
+    model: ModelSpec
+    pipeline: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.system_prompt.ref} | {self.user_strategy.ref} | {self.model.name} | {self.pipeline}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    group: RunGroup
+    scenario: Scenario
+    sample: int
+    expectations: dict[str, bool] = field(hash=False, compare=False)
+
+    def conversation(self, values: dict[str, str]) -> Conversation:
+        return Conversation(
+            system_template=self.group.system_prompt.template,
+            user_template=self.group.user_strategy.template,
+            values=values,
+            history=tuple({"role": t.role, "content": t.content} for t in self.scenario.history),
+            message=self.scenario.message,
+        )
+
+
+@dataclass
+class ExperimentPlan:
+    spec: ExperimentSpec
+    spec_path: Path
+    root: Path
+    library: PromptLibrary
+    locale: Locale
+    values: dict[str, str]
+    scenarios: list[Scenario]
+    groups: list[RunGroup]
+    scorers: list[Scorer]
+
+    @cached_property
+    def cells(self) -> list[Cell]:
+        return [Cell(group, scenario, sample, effective_expectations(scenario, group.user_strategy))
+                for group in self.groups for scenario in self.scenarios for sample in range(self.spec.repeats)]
+
+    @cached_property
+    def dataset_hash(self) -> str:
+        return dataset_hash(self.scenarios)
+
+    def decoding(self, model: ModelSpec) -> Decoding:
+        return self.spec.effective_decoding.merged(model.params)
+
+    def concurrency(self, model: ModelSpec) -> int:
+        return model.concurrency or self.spec.concurrency
+
+    @property
+    def models(self) -> list[ModelSpec]:
+        return list(dict.fromkeys(g.model for g in self.groups))
+
+    @property
+    def prompts(self) -> list[PromptVersion]:
+        return list(dict.fromkeys(p for g in self.groups for p in (g.system_prompt, g.user_strategy)))
+
+
+def effective_expectations(scenario: Scenario, strategy: PromptVersion) -> dict[str, bool]:
+    """A scenario's labels, plus what the user's strategy makes necessary (role-play puts
+    the bot's identity at stake, so it must disclose being an AI)."""
+    expectations = scenario.expectations.model_dump()
+    for name, required in strategy.expectations.items():
+        expectations[name] = expectations.get(name, False) or required
+    return expectations
+
+
+def build_plan(spec_path: str | Path, *, aliases: AliasResolver | None = None,
+               overrides: dict | None = None) -> ExperimentPlan:
+    spec_path = Path(spec_path).resolve()
+    spec = load_spec(spec_path)
+    if overrides:
+        spec = spec.model_copy(update=overrides)
+    root = project_root(spec_path)
+    file = display_path(spec_path)
+    problems: list[Problem] = []
+
+    def attempt(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            problems.extend(_in_file(p, file) for p in exc.problems)
+            return None
+
+    library = attempt(PromptLibrary.load, prompts_dir(root))
+    locale = attempt(get_locale, spec.locale, field="locale", file=file)
+    systems = [attempt(library.resolve, ref, kind="system", where=f"system_prompts[{i}]", aliases=aliases)
+               for i, ref in enumerate(spec.system_prompts)] if library else []
+    strategies = [attempt(library.resolve, ref, kind="user", where=f"user_strategies[{i}]", aliases=aliases)
+                  for i, ref in enumerate(spec.user_strategies)] if library else []
+    values = {**(locale.template_values() if locale else {}), **spec.variables}
+    problems.extend(_variable_problems(spec, [p for p in systems + strategies if p], values, file))
+    scenarios = attempt(load_scenarios, [spec_path.parent / f for f in spec.scenarios.files])
+    if scenarios is not None:
+        scenarios = select_scenarios(scenarios, spec)
+        if not scenarios:
+            problems.append(Problem("the scenario filters match no scenario", file, "scenarios", None,
+                                    "loosen categories / risk_levels / ids, or check the files"))
+    for i, model in enumerate(spec.models):
+        problems.extend(check_model(model, file=file, field=f"models[{i}]"))
+    labels = [m.name for m in spec.models]
+    if len(set(labels)) != len(labels):
+        problems.append(Problem("two models share a name", file, "models", None,
+                                "give repeated specs different 'label:' values"))
+    scorers = attempt(get_scorers, spec.scorers, file=file)
+    if problems:
+        raise InputError(problems)
+    groups = [RunGroup(system, strategy, model, pipeline)
+              for model in spec.models for pipeline in spec.pipelines
+              for system in systems for strategy in strategies]
+    return ExperimentPlan(spec, spec_path, root, library, locale, values, scenarios, groups, scorers)
+
+
+def select_scenarios(scenarios: list[Scenario], spec: ExperimentSpec) -> list[Scenario]:
+    selection = spec.scenarios
+    chosen = [s for s in scenarios
+              if (selection.categories is None or s.category in selection.categories)
+              and (selection.risk_levels is None or s.risk_level in selection.risk_levels)
+              and (selection.ids is None or s.id in selection.ids)
+              and (selection.multi_turn is None or s.is_multi_turn == selection.multi_turn)]
+    if selection.ids:
+        known = {s.id for s in scenarios}
+        unknown = [i for i in selection.ids if i not in known]
+        if unknown:
+            raise InputError.single(f"unknown scenario id(s): {', '.join(unknown)}", field="scenarios.ids",
+                                    fix="use ids from the scenario files (`workbench scenarios list`)")
+    if selection.limit and len(chosen) > selection.limit:
+        chosen = sorted(random.Random(spec.seed).sample(chosen, selection.limit), key=chosen.index)
+    return chosen
+
+
+def _variable_problems(spec: ExperimentSpec, prompts: list[PromptVersion], values: dict[str, str],
+                       file: str) -> list[Problem]:
+    problems = []
+    used = set()
+    for prompt in prompts:
+        needed = set(prompt.variables) - {"message"} if prompt.kind == "user" else set(prompt.variables)
+        used |= needed
+        if missing := sorted(needed - set(values)):
+            problems.append(Problem(
+                f"template variable(s) {', '.join(missing)} of {prompt.ref} have no value", file, "variables", None,
+                f"add them under 'variables:' (or pick a locale that defines them); "
+                f"the template is in {display_path(prompt.source)}"))
+    if extra := sorted(set(spec.variables) - used):
+        problems.append(Problem(
+            f"variable(s) {', '.join(extra)} are not used by any selected prompt", file, "variables", None,
+            "remove them, or check their spelling against the prompts' declared variables"))
+    return problems
+
+
+def _in_file(problem: Problem, file: str) -> Problem:
+    if problem.file:
+        return problem
+    return Problem(problem.message, file, problem.field, problem.line, problem.fix)
+
+
+__all__ = ["Cell", "EXPECTATION_NAMES", "ExperimentPlan", "RunGroup", "build_plan", "effective_expectations"]

@@ -1,0 +1,244 @@
+"""The one engine behind the CLI, the Python API and the notebooks.
+
+spec -> plan (every reference checked, no calls) -> responses (cache, then concurrent calls)
+-> scores with evidence -> MLflow. Each run group is scored and logged as soon as its cells
+are done. If the run is interrupted, what finished is still scored and logged (the runs are
+marked KILLED) and the cache lets the next run resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Coroutine
+
+from workbench.cache import ResponseCache
+from workbench.evaluation import score_response
+from workbench.metrics import group_metrics, summarize
+from workbench.paths import cache_path, project_root
+from workbench.pipelines.base import Pipeline
+from workbench.plan import Cell, ExperimentPlan, build_plan
+from workbench.responses import CallStats, Response, collect, fill_from_cache, prepare
+from workbench.results import ExperimentResult, RunStats, response_row, responses_frame
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Raised after an interrupted run has saved and logged what it finished."""
+
+    def __init__(self, result: ExperimentResult):
+        super().__init__("interrupted")
+        self.result = result
+
+
+class Progress:
+    """Callbacks for progress displays; the CLI draws a bar with ETA from them."""
+
+    def start(self, total: int, cached: int) -> None:
+        pass
+
+    def advance(self, response: Response) -> None:
+        pass
+
+
+def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = True,
+                   progress: Progress | None = None, overrides: dict | None = None,
+                   on_plan: Callable[[ExperimentPlan], None] | None = None) -> ExperimentResult:
+    """Run an experiment spec end to end and return one row per response.
+
+    >>> result = run_experiment("experiments/quickstart.yaml")
+    >>> result.summary()          # one row per system prompt x strategy x model x pipeline
+    >>> result.df                 # one row per response, every score with its evidence
+    """
+    started = time.perf_counter()
+    root = project_root(Path(spec).resolve())
+    plan = build_plan(spec, aliases=registry_aliases(root), overrides=overrides)
+    if on_plan:
+        on_plan(plan)
+    progress = progress or Progress()
+    cache = ResponseCache(cache_path(plan.root)) if use_cache else None
+    responses = prepare(plan)
+    pending = fill_from_cache(responses, cache)
+
+    tracker = None
+    if track:
+        from workbench.tracking import Tracker, tracking_uri
+
+        tracker = Tracker(plan, tracking_uri(plan.root))
+    logger = GroupLogger(plan, responses, tracker)
+    progress.start(len(responses), len(responses) - len(pending))
+    logger.log_finished_groups()
+
+    def on_complete(response: Response) -> None:
+        progress.advance(response)
+        logger.completed(response)
+
+    stats = CallStats()
+    interrupted = False
+    generation_started = time.perf_counter()
+    try:
+        if pending:
+            pipelines = build_pipelines(plan, pending)
+            generation_started = time.perf_counter()
+            run_sync(collect(plan, pending, pipeline_for=lambda cell: pipelines[pipeline_key(cell)], cache=cache,
+                             stats=stats, on_complete=on_complete))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+    except BaseException:
+        if tracker:
+            tracker.abandon()
+        raise
+    finally:
+        generation_seconds = time.perf_counter() - generation_started
+        if cache is not None:
+            cache.close()
+
+    frame = logger.frame()
+    result = ExperimentResult(plan, frame, RunStats(
+        cells=len(responses), cached=sum(r.cached for r in responses), calls=stats.calls, retries=stats.retries,
+        errors=sum(bool(r.error) for r in responses), generation_seconds=generation_seconds,
+        interrupted=interrupted))
+    if tracker is not None:
+        summary = summarize(frame, plan.scorers) if len(frame) else frame
+        overall = group_metrics(frame, plan.scorers) if len(frame) else {}
+        outcome = tracker.finish(frame, summary, overall, "KILLED" if interrupted else "FINISHED")
+        result.parent_run_id, result.child_run_ids = outcome.parent_run_id, outcome.child_run_ids
+        result.warnings = outcome.warnings
+        result.tracking_uri = tracker_uri(plan)
+        if len(frame):
+            frame["trace_id"] = frame["cell_index"].map(outcome.trace_ids)
+    result.stats.seconds = time.perf_counter() - started
+    if interrupted:
+        raise RunInterrupted(result)
+    return result
+
+
+class GroupLogger:
+    """Scores each run group as soon as all its cells are done and hands it to the tracker."""
+
+    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker):
+        self.plan = plan
+        self.tracker = tracker
+        self.index = {id(r): i for i, r in enumerate(responses)}
+        self.by_group: dict[str, list[Response]] = {}
+        for response in responses:
+            self.by_group.setdefault(response.cell.group.key, []).append(response)
+        self.remaining = {key: sum(not r.done for r in group) for key, group in self.by_group.items()}
+        self.rows: dict[int, dict] = {}
+
+    def completed(self, response: Response) -> None:
+        if self.tracker is not None:
+            self.tracker.trace(self.index[id(response)], response)
+            self.tracker.check()
+        key = response.cell.group.key
+        self.remaining[key] -= 1
+        if self.remaining[key] == 0:
+            self._log_group(key)
+
+    def log_finished_groups(self) -> None:
+        for key, left in self.remaining.items():
+            if left == 0:
+                self._log_group(key)
+
+    def _log_group(self, key: str) -> None:
+        group = self.by_group[key]
+        for response in group:
+            self._row(response)
+        if self.tracker is not None:
+            frame = responses_frame([self.rows[self.index[id(r)]] for r in group])
+            self.tracker.group_done(key, frame, group_metrics(frame, self.plan.scorers))
+
+    def _row(self, response: Response) -> dict:
+        index = self.index[id(response)]
+        if index not in self.rows:
+            scores = score_response(response, self.plan.scorers, self.plan.locale.code)
+            self.rows[index] = {"cell_index": index, **response_row(response, scores)}
+        return self.rows[index]
+
+    def frame(self):
+        """Every finished response (all of them, unless the run was interrupted), in cell order."""
+        for group in self.by_group.values():
+            for response in group:
+                if response.done:
+                    self._row(response)
+        return responses_frame([self.rows[i] for i in sorted(self.rows)])
+
+
+def pipeline_key(cell: Cell) -> tuple[str, str]:
+    return cell.group.model.name, cell.group.pipeline
+
+
+def build_pipelines(plan: ExperimentPlan, pending: list[Response]) -> dict[tuple[str, str], Pipeline]:
+    """One pipeline per (model, pipeline) that still has calls to make; local models start here."""
+    from workbench.models.providers import build_chat_model
+    from workbench.pipelines.langchain import LangChainPipeline
+
+    pipelines: dict[tuple[str, str], Pipeline] = {}
+    for response in pending:
+        key = pipeline_key(response.cell)
+        if key not in pipelines:
+            model = response.cell.group.model
+            pipelines[key] = LangChainPipeline(build_chat_model(model, plan.decoding(model), timeout=plan.spec.timeout_s))
+    return pipelines
+
+
+def tracker_uri(plan: ExperimentPlan) -> str:
+    from workbench.tracking import tracking_uri
+
+    return tracking_uri(plan.root)
+
+
+def registry_aliases(root: Path) -> Callable[[str, str], int]:
+    """Alias lookups go to the MLflow Prompt Registry, opened only if a spec uses an alias."""
+
+    def resolve(name: str, alias: str) -> int:
+        from workbench import tracking
+        from workbench.prompt_registry import resolve_alias
+
+        tracking.configure(root)
+        return resolve_alias(name, alias)
+
+    return resolve
+
+
+_engine: dict = {}
+_engine_lock = threading.Lock()
+
+
+def engine_loop() -> asyncio.AbstractEventLoop:
+    """One event loop for the process, on its own thread. Reusing it keeps provider clients
+    (which bind their connection pools to a loop) valid from one run to the next, and lets
+    runs start from notebooks, whose own loop is already running."""
+    with _engine_lock:
+        loop = _engine.get("loop")
+        if loop is None or loop.is_closed():
+            loop = _engine["loop"] = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="workbench-engine", daemon=True).start()
+        return loop
+
+
+def run_sync(coro: Coroutine):
+    """Run a coroutine on the engine loop and wait; Ctrl-C cancels it and waits for it to stop."""
+    done = threading.Event()
+    outcome: dict = {}
+
+    async def supervised():
+        try:
+            outcome["value"] = await coro
+        except BaseException as exc:  # handed back to the calling thread
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    future = asyncio.run_coroutine_threadsafe(supervised(), engine_loop())
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        future.cancel()
+        done.wait()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

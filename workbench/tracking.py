@@ -1,0 +1,247 @@
+"""Everything a run leaves in MLflow, handed to a worker process so that logging never
+competes with the model calls.
+
+One parent run per invocation and one child run per (system prompt version, user strategy,
+model, pipeline). Params say exactly what ran (prompt versions and hashes, model spec,
+decoding, dataset hash, git commit); metrics and the per-response table say how it went;
+every model call becomes a trace linked to its child run, with one span per attempt.
+Each child run is logged (one batch of metrics, one table) as soon as its cells are done.
+
+API keys never reach MLflow: params come from specs, which hold only the *name* of the
+environment variable that holds a key.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import InputError, Problem
+from workbench.metrics import describe_metrics
+from workbench.paths import default_artifact_root, default_tracking_uri, store_dir
+from workbench.plan import ExperimentPlan, RunGroup
+from workbench.responses import Response
+from workbench.results import loggable
+
+MAX_PARAM = 6000
+
+
+def tracking_uri(root: Path) -> str:
+    """`MLFLOW_TRACKING_URI` if set, else the embedded store under `mlruns/`."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+
+
+def configure(root: Path) -> str:
+    """Point this process's MLflow client at the project's store."""
+    import mlflow
+
+    uri = tracking_uri(root)
+    if uri == default_tracking_uri(root):
+        store_dir(root).mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def git_commit(root: Path) -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}{'-dirty' if dirty else ''}" if commit else "unknown"
+
+
+def run_params(plan: ExperimentPlan, commit: str) -> dict[str, str]:
+    spec = plan.spec
+    spec_file = plan.spec_path.relative_to(plan.root) if plan.spec_path.is_relative_to(plan.root) else plan.spec_path
+    return {
+        "spec_name": spec.name, "spec_file": str(spec_file), "dataset_hash": plan.dataset_hash,
+        "scenario_count": str(len(plan.scenarios)), "scenario_files": ",".join(spec.scenarios.files),
+        "repeats": str(spec.repeats), "locale": plan.locale.code, "scorers": ",".join(s.name for s in plan.scorers),
+        "concurrency": str(spec.concurrency), "seed": str(spec.seed), "git_commit": commit,
+    }
+
+
+def group_params(plan: ExperimentPlan, group: RunGroup) -> dict[str, str]:
+    """Registry versions are added by the worker once the prompts are synced."""
+    system, strategy, model = group.system_prompt, group.user_strategy, group.model
+    params = {
+        "system_prompt": system.name, "system_prompt_version": system.version,
+        "system_prompt_sha256": system.sha256, "system_prompt_alias": system.alias or "",
+        "user_strategy": strategy.name, "user_strategy_version": strategy.version,
+        "user_strategy_sha256": strategy.sha256, "user_strategy_alias": strategy.alias or "",
+        "model": model.name, "model_spec": model.spec, "model_provider": model.provider,
+        "model_base_url": model.base_url or "", "pipeline": group.pipeline,
+        **{f"decoding_{k}": v for k, v in plan.decoding(model).model_dump().items()},
+    }
+    return {k: str(v)[:MAX_PARAM] for k, v in params.items()}
+
+
+def start_payload(plan: ExperimentPlan, uri: str) -> dict:
+    """Everything the worker needs, as plain data."""
+    commit = git_commit(plan.root)
+    common = run_params(plan, commit)
+    tags = {"workbench.spec": plan.spec.name, "workbench.dataset_hash": plan.dataset_hash, **plan.spec.tracking.tags}
+    families = {p.name: plan.library.families[p.name] for p in plan.prompts}
+    return {
+        "uri": uri,
+        "experiment": plan.spec.tracking.experiment or plan.spec.name,
+        "artifact_location": default_artifact_root(plan.root) if uri == default_tracking_uri(plan.root) else None,
+        "traces": plan.spec.tracking.traces,
+        "parent": {"name": plan.spec.name, "params": common,
+                   "tags": {**tags, "workbench.level": "invocation"},
+                   "note": plan.spec.description or f"Experiment spec {plan.spec.name}"},
+        "groups": [{
+            "key": group.key,
+            "name": f"{group.system_prompt.ref} x {group.user_strategy.ref} x {group.model.name}",
+            "params": {**common, **group_params(plan, group)},
+            "tags": {**tags, "workbench.level": "cell-group", "workbench.system_prompt": group.system_prompt.ref,
+                     "workbench.user_strategy": group.user_strategy.ref, "workbench.model": group.model.name,
+                     "workbench.pipeline": group.pipeline},
+            "note": (f"System prompt **{group.system_prompt.ref}** with user strategy **{group.user_strategy.ref}** "
+                     f"on **{group.model.name}** through the {group.pipeline} pipeline."),
+            "prompts": [(group.system_prompt.name, group.system_prompt.version),
+                        (group.user_strategy.name, group.user_strategy.version)],
+        } for group in plan.groups],
+        "families": [{
+            "name": f.name, "kind": f.kind, "source": str(f.source),
+            "versions": [{"version": v.version, "template": v.template, "sha256": v.sha256,
+                          "rationale": v.rationale, "date": str(v.date)} for v in f.versions.values()],
+        } for f in families.values()],
+    }
+
+
+def trace_record(index: int, response: Response) -> dict:
+    cell = response.cell
+    return {
+        "index": index, "group": cell.group.key, "name": f"{cell.scenario.id}#{cell.sample}",
+        "messages": response.messages, "reply": response.reply, "error": response.error,
+        "attempts": [(a.started_ns, a.ended_ns, a.error) for a in response.attempts],
+        "input_tokens": response.input_tokens, "output_tokens": response.output_tokens,
+        "model": cell.group.model.name,
+        "tags": {"workbench.scenario_id": cell.scenario.id, "workbench.risk_level": cell.scenario.risk_level,
+                 "workbench.category": cell.scenario.category, "workbench.sample": str(cell.sample)},
+    }
+
+
+@dataclass
+class TrackingOutcome:
+    parent_run_id: str | None = None
+    child_run_ids: dict[str, str] = field(default_factory=dict)
+    trace_ids: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Tracker:
+    """The main process's side: queue work for the MLflow worker and collect its answers.
+
+    The worker is a separate interpreter (`python -m workbench.tracking_worker`) talking over
+    its stdin/stdout, so it never re-imports the caller's script and exits when the caller dies.
+    """
+
+    def __init__(self, plan: ExperimentPlan, uri: str):
+        from workbench.tracking_worker import read_frame, write_frame
+
+        self.plan = plan
+        self._write_frame = write_frame
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "workbench.tracking_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._outbox: queue.Queue = queue.Queue()
+        self._inbox: queue.Queue = queue.Queue()
+        self._early: list = []
+        threading.Thread(target=self._send_loop, name="workbench-mlflow-send", daemon=True).start()
+        threading.Thread(target=self._receive_loop, args=(read_frame,), name="workbench-mlflow-receive",
+                         daemon=True).start()
+        self._outbox.put(("start", start_payload(plan, uri)))
+
+    def _send_loop(self) -> None:
+        while True:
+            message = self._outbox.get()
+            try:
+                self._write_frame(self._process.stdin, message)
+            except (BrokenPipeError, OSError):
+                return
+            if message is None or message[0] == "finish":
+                return
+
+    def _receive_loop(self, read_frame) -> None:
+        while True:
+            try:
+                message = read_frame(self._process.stdout)
+            except (EOFError, OSError):
+                self._inbox.put(("gone",))
+                return
+            self._inbox.put(message)
+
+    def trace(self, index: int, response: Response) -> None:
+        if self.plan.spec.tracking.traces and response.attempts:
+            self._outbox.put(("trace", trace_record(index, response)))
+
+    def group_done(self, key: str, rows: pd.DataFrame, metrics: dict[str, float]) -> None:
+        self._outbox.put(("group", {"key": key, "rows": loggable(rows).to_dict("records"), "metrics": metrics}))
+
+    def check(self) -> None:
+        """Raise the worker's input errors (e.g. a registry conflict) as soon as they arrive."""
+        try:
+            while True:
+                message = self._inbox.get_nowait()
+                if message[0] == "input_error":
+                    raise InputError([Problem(**p) for p in message[1]])
+                self._early.append(message)
+        except queue.Empty:
+            pass
+
+    def finish(self, frame: pd.DataFrame, summary: pd.DataFrame, metrics: dict[str, float], status: str,
+               timeout_s: float = 900) -> TrackingOutcome:
+        self._outbox.put(("finish", {
+            "status": status, "metrics": metrics, "rows": loggable(frame).to_dict("records"),
+            "summary": summary.to_dict("records"), "descriptions": describe_metrics(self.plan.scorers),
+            "spec_name": self.plan.spec_path.name, "spec_text": self.plan.spec_path.read_text(encoding="utf-8"),
+        }))
+        outcome = TrackingOutcome()
+        conflicts: list[Problem] = []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                message = self._early.pop(0) if self._early else \
+                    self._inbox.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                outcome.warnings.append("the MLflow worker did not finish in time; some results may be missing")
+                break
+            kind = message[0]
+            if kind == "warning":
+                outcome.warnings.append(message[1])
+            elif kind == "input_error":
+                conflicts.extend(Problem(**p) for p in message[1])
+            elif kind == "gone":
+                outcome.warnings.append("the MLflow worker stopped unexpectedly; some results may be missing")
+                break
+            elif kind == "done":
+                outcome.parent_run_id, outcome.child_run_ids, outcome.trace_ids = message[1], message[2], message[3]
+                break
+        self._close()
+        if conflicts:
+            raise InputError(conflicts)
+        return outcome
+
+    def abandon(self) -> None:
+        self._outbox.put(None)
+        self._close()
+
+    def _close(self) -> None:
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
