@@ -41,14 +41,18 @@ def show_input_error(error: InputError) -> None:
 
 
 class ProgressBar(Progress):
-    """A rich progress bar with ETA driven by the runner's callbacks."""
+    """A rich progress bar with ETA driven by the runner's callbacks; drawn only once the
+    plan is valid, so error messages are not preceded by an empty bar."""
 
-    def __init__(self, bar: RichProgress):
-        self.bar = bar
+    def __init__(self):
+        self.bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                TimeRemainingColumn(), console=console, transient=False)
         self.task = None
         self.errors = 0
 
     def start(self, total: int, cached: int) -> None:
+        self.bar.start()
         self.task = self.bar.add_task("replies", total=total, completed=cached,
                                       note=f"({cached} cached)" if cached else "")
 
@@ -57,17 +61,21 @@ class ProgressBar(Progress):
         extra = {"note": f"({self.errors} errors)"} if self.errors else {}
         self.bar.update(self.task, advance=1, **extra)
 
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
 
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Progress]:
     if not enabled:
         yield Progress()
         return
-    bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                       TimeRemainingColumn(), console=console, transient=False)
-    with bar:
-        yield ProgressBar(bar)
+    bar = ProgressBar()
+    try:
+        yield bar
+    finally:
+        bar.stop()
 
 
 def summary_table(summary: pd.DataFrame, title: str = "Summary") -> Table:

@@ -22,6 +22,7 @@ from workbench.pipelines.base import Conversation
 from workbench.prompts import AliasResolver, PromptLibrary, PromptVersion
 from workbench.scenarios import EXPECTATION_NAMES, Scenario, dataset_hash, load_scenarios
 from workbench.scoring import Scorer, get_scorers
+from workbench.yaml_files import with_lines
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def build_plan(spec_path: str | Path, *, aliases: AliasResolver | None = None,
                                 "give repeated specs different 'label:' values"))
     scorers = attempt(get_scorers, spec.scorers, file=file)
     if problems:
-        raise InputError(problems)
+        raise InputError(with_lines(problems, spec_path))
     groups = [RunGroup(system, strategy, model, pipeline)
               for model in spec.models for pipeline in spec.pipelines
               for system in systems for strategy in strategies]

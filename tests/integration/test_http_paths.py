@@ -73,3 +73,17 @@ def test_tracking_uri_override(project, spec_writer, monkeypatch, tmp_path):
         result = run_experiment(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}]))
     assert result.parent_run_id and store.exists()
     assert not (Path(os.getcwd()) / "mlruns" / "mlflow.db").exists()
+
+
+def test_hosted_provider_path_through_init_chat_model(project, spec_writer, monkeypatch):
+    """`openai:MODEL` without base_url goes through LangChain's init_chat_model, exactly as for a
+    user with a key; here the OpenAI client is pointed at loopback by its own environment variable."""
+    with LoopbackServer() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        result = run_experiment(spec_writer(models=["openai:gpt-4o-mini"]))
+        assert len(result.df) == 4 and result.df["error"].isna().all()
+        assert {r["model"] for r in server.requests} == {"gpt-4o-mini"}
+        assert all(r["temperature"] == 0 and r["max_tokens"] == 24 for r in server.requests)
+    leaked = [p for p in project.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert leaked == []

@@ -52,6 +52,9 @@ class ReplyParser(BaseOutputParser[Generation]):
         usage = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
         return Generation(generation.text, usage.get("input_tokens"), usage.get("output_tokens"))
 
+    async def aparse_result(self, result: list[LCGeneration], *, partial: bool = False) -> Generation:
+        return self.parse_result(result)  # trivial work: no need for the default thread hop
+
     def parse(self, text: str) -> Generation:
         return Generation(text)
 
