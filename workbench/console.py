@@ -24,7 +24,8 @@ SUMMARY_COLUMNS = {
     "system_prompt": "system prompt", "user_strategy": "user strategy", "model": "model",
     "empathy_mean": "empathy (0-6)", "disclaimer_adherence_rate": "disclaimer",
     "crisis_escalation_rate": "escalation", "over_escalation_rate": "over-esc.",
-    "harmful_compliance_rate": "harmful", "error_rate": "errors", "latency_p50_s": "p50 s",
+    "harmful_compliance_rate": "harmful", "illusive_alliance_rate": "alliance", "empathy_accountability_gap": "gap",
+    "error_rate": "errors", "latency_p50_s": "p50 s",
 }
 
 

@@ -48,6 +48,16 @@ class Tracking(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every run.")
 
 
+class JudgeSettings(BaseModel):
+    """The LLM judge for metrics routed to the `judge` back-end."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelSpec = Field(description="Any model spec; the judge should be stronger than the models it grades.")
+    decoding: Decoding = Field(default_factory=lambda: Decoding(temperature=0, max_tokens=600))
+    concurrency: int = Field(4, gt=0, le=256)
+
+
 class ExperimentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -60,7 +70,9 @@ class ExperimentSpec(BaseModel):
     pipelines: list[Literal["langchain"]] = Field(["langchain"], min_length=1)
     repeats: int = Field(1, gt=0, le=100, description="Samples per cell.")
     decoding: Decoding = Field(default_factory=Decoding)
-    scorers: list[str] | None = Field(None, description="Scorer names; default: all of them.")
+    scorers: list[str] | dict[str, Literal["offline", "judge"]] | None = Field(
+        None, description="Scorer names (offline back-end), or {name: offline|judge}; default: all, offline.")
+    judge: JudgeSettings | None = Field(None, description="Required when any scorer uses the judge back-end.")
     concurrency: int = Field(4, gt=0, le=256, description="Parallel calls per model, unless the model sets its own.")
     timeout_s: float = Field(120.0, gt=0, description="Per-call timeout.")
     retries: Retries = Field(default_factory=Retries)
@@ -76,6 +88,14 @@ class ExperimentSpec(BaseModel):
         if duplicates:
             raise ValueError(f"listed twice: {', '.join(duplicates)} | fix: list each prompt once")
         return value
+
+    @property
+    def scorer_names(self) -> list[str] | None:
+        return list(self.scorers) if self.scorers is not None else None
+
+    @property
+    def scorer_backends(self) -> dict[str, str]:
+        return dict(self.scorers) if isinstance(self.scorers, dict) else {}
 
     @property
     def effective_decoding(self) -> Decoding:

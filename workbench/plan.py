@@ -85,6 +85,10 @@ class ExperimentPlan:
         return model.concurrency or self.spec.concurrency
 
     @property
+    def backends(self) -> dict[str, str]:
+        return self.spec.scorer_backends
+
+    @property
     def models(self) -> list[ModelSpec]:
         return list(dict.fromkeys(g.model for g in self.groups))
 
@@ -139,7 +143,13 @@ def build_plan(spec_path: str | Path, *, aliases: AliasResolver | None = None,
     if len(set(labels)) != len(labels):
         problems.append(Problem("two models share a name", file, "models", None,
                                 "give repeated specs different 'label:' values"))
-    scorers = attempt(get_scorers, spec.scorers, file=file)
+    scorers = attempt(get_scorers, spec.scorer_names, file=file)
+    if "judge" in spec.scorer_backends.values():
+        if spec.judge is None:
+            problems.append(Problem("a scorer uses the judge back-end but no judge model is set", file, "judge",
+                                    None, "add 'judge: {model: openai:gpt-4o-mini}' (any model spec)"))
+        else:
+            problems.extend(check_model(spec.judge.model, file=file, field="judge.model"))
     if problems:
         raise InputError(with_lines(problems, spec_path))
     groups = [RunGroup(system, strategy, model, pipeline)

@@ -45,6 +45,7 @@ def response_row(response: Response, scores: dict[str, Score]) -> dict:
     for name, score in scores.items():
         row[name] = score.value
         row[f"{name}_evidence"] = score.evidence
+        row[f"{name}_status"] = score.status
         for item, value in score.items.items():
             row[f"{name}__{item}"] = value
     return row

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Coroutine
 
 from workbench.cache import ResponseCache
-from workbench.evaluation import score_response
+from workbench.evaluation import ScoringEngine, score_response
 from workbench.metrics import group_metrics, summarize
 from workbench.paths import cache_path, project_root
 from workbench.pipelines.base import Pipeline
@@ -66,7 +66,7 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
         from workbench.tracking import Tracker, tracking_uri
 
         tracker = Tracker(plan, tracking_uri(plan.root))
-    logger = GroupLogger(plan, responses, tracker)
+    logger = GroupLogger(plan, responses, tracker, ScoringEngine(plan.scorers, plan.backends))
     progress.start(len(responses), len(responses) - len(pending))
     logger.log_finished_groups()
 
@@ -117,9 +117,10 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
 class GroupLogger:
     """Scores each run group as soon as all its cells are done and hands it to the tracker."""
 
-    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker):
+    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker, engine: ScoringEngine):
         self.plan = plan
         self.tracker = tracker
+        self.engine = engine
         self.index = {id(r): i for i, r in enumerate(responses)}
         self.by_group: dict[str, list[Response]] = {}
         for response in responses:
@@ -152,7 +153,7 @@ class GroupLogger:
     def _row(self, response: Response) -> dict:
         index = self.index[id(response)]
         if index not in self.rows:
-            scores = score_response(response, self.plan.scorers, self.plan.locale.code)
+            scores = score_response(response, self.engine, self.plan.locale.code)
             self.rows[index] = {"cell_index": index, **response_row(response, scores)}
         return self.rows[index]
 

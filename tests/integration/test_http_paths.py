@@ -84,6 +84,7 @@ def test_hosted_provider_path_through_init_chat_model(project, spec_writer, monk
         result = run_experiment(spec_writer(models=["openai:gpt-4o-mini"]))
         assert len(result.df) == 4 and result.df["error"].isna().all()
         assert {r["model"] for r in server.requests} == {"gpt-4o-mini"}
-        assert all(r["temperature"] == 0 and r["max_tokens"] == 24 for r in server.requests)
+        assert all(r["temperature"] == 0 and r.get("max_tokens", r.get("max_completion_tokens")) == 24
+                   for r in server.requests)
     leaked = [p for p in project.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaked == []

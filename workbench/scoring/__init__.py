@@ -1,16 +1,13 @@
-"""Offline scorers, each citing its construct, registered by name for experiment specs."""
+"""Scoring: construct items read by a back-end (offline patterns or an LLM judge), turned into
+metrics by scorers. `score_reply` scores any (conversation, reply) pair."""
 
 from __future__ import annotations
 
 from workbench.errors import InputError
-from workbench.scoring.base import Score, Scorer, ScoringInput, scorer
-from workbench.scoring.crisis import crisis_escalation, over_escalation
-from workbench.scoring.disclaimer import disclaimer_adherence
-from workbench.scoring.empathy import empathy
-from workbench.scoring.harmful import harmful_compliance
+from workbench.scoring.base import Score, ScoringInput
+from workbench.scoring.scorers import SCORERS, Scorer
 
-SCORERS: dict[str, Scorer] = {s.name: s for s in (
-    empathy, disclaimer_adherence, crisis_escalation, over_escalation, harmful_compliance)}
+BACKENDS = ("offline", "judge")
 
 
 def get_scorers(names: list[str] | None, *, file: str | None = None) -> list[Scorer]:
@@ -23,4 +20,4 @@ def get_scorers(names: list[str] | None, *, file: str | None = None) -> list[Sco
     return [SCORERS[n] for n in names]
 
 
-__all__ = ["SCORERS", "Score", "Scorer", "ScoringInput", "get_scorers", "scorer"]
+__all__ = ["BACKENDS", "SCORERS", "Score", "Scorer", "ScoringInput", "get_scorers"]

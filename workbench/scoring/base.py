@@ -1,10 +1,13 @@
-"""The scorer interface: a scorer reads one reply in context and returns a `Score`
-that always carries its evidence (the matched span, or why nothing applied)."""
+"""The scorer interface: a scorer reads one reply in context and returns a `Score` that
+always carries its evidence (the matched span, or why nothing applied)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Mapping, Protocol
+from typing import Literal, Mapping
+
+Status = Literal["scored", "not_applicable", "unscored", "error"]
+Aggregate = Literal["mean", "rate"]
 
 
 @dataclass(frozen=True)
@@ -28,52 +31,19 @@ class ScoringInput:
 
 @dataclass(frozen=True)
 class Score:
-    """`value` is None when the metric does not apply to this scenario."""
+    """`value` is None unless `status` is "scored": the metric did not apply to this
+    scenario, the reply could not be read (e.g. not English), or the back-end failed."""
 
     name: str
     value: float | None
     evidence: str
     items: Mapping[str, float] = field(default_factory=dict)
+    status: Status = "scored"
 
     @property
     def applicable(self) -> bool:
-        return self.value is not None
-
-
-Aggregate = Literal["mean", "rate"]
-
-
-class Scorer(Protocol):
-    name: str
-    description: str
-    aggregate: Aggregate
-    """'rate': values are 0..1 shares, reported as a rate; 'mean': values on the metric's own scale."""
-
-    def __call__(self, item: ScoringInput) -> Score: ...
-
-
-@dataclass(frozen=True)
-class FunctionScorer:
-    """Adapts a plain function to the `Scorer` protocol."""
-
-    name: str
-    description: str
-    aggregate: Aggregate
-    applies_to: str
-    fn: Callable[[ScoringInput], Score]
-
-    def __call__(self, item: ScoringInput) -> Score:
-        return self.fn(item)
-
-
-def scorer(name: str, *, description: str, aggregate: Aggregate, applies_to: str):
-    """Decorator registering a function as a scorer: `@scorer("empathy", ...)`."""
-
-    def wrap(fn: Callable[[ScoringInput], Score]) -> FunctionScorer:
-        return FunctionScorer(name, description.strip(), aggregate, applies_to, fn)
-
-    return wrap
+        return self.status == "scored"
 
 
 def not_applicable(name: str, reason: str) -> Score:
-    return Score(name, None, f"not applicable: {reason}")
+    return Score(name, None, f"not applicable: {reason}", status="not_applicable")
