@@ -30,6 +30,7 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/runner_overhead.py
 	$(BIN)/python benchmarks/local_throughput.py
+	$(BIN)/python benchmarks/scorer_throughput.py
 	$(BIN)/python benchmarks/quickstart_timing.py
 
 clean:

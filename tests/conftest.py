@@ -29,8 +29,10 @@ BASE_SPEC = {
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO / "prompts", tmp_path / "prompts")
     shutil.copytree(REPO / "experiments" / "scenarios", tmp_path / "experiments" / "scenarios")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("WORKBENCH_HOME", raising=False)
+    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID",
+                     "WORKBENCH_HOME"):
+        monkeypatch.setenv(variable, "")
+        monkeypatch.delenv(variable)
     monkeypatch.setenv("WORKBENCH_CACHE_PATH", str(tmp_path / ".workbench" / "responses.sqlite3"))
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -45,6 +45,7 @@ class Tracking(BaseModel):
 
     experiment: str | None = Field(None, description="MLflow experiment name; defaults to the spec name.")
     traces: bool = Field(True, description="Trace every model call to MLflow.")
+    assessments: bool = Field(True, description="Attach every score to its call's trace as an assessment.")
     tags: dict[str, str] = Field(default_factory=dict, description="Extra tags on every run.")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Coroutine
 
 from workbench.cache import ResponseCache
-from workbench.evaluation import ScoringEngine, score_response
+from workbench.evaluation import ScoringEngine, build_engine, score_response
 from workbench.metrics import group_metrics, summarize
 from workbench.paths import cache_path, project_root
 from workbench.pipelines.base import Pipeline
@@ -66,7 +66,11 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
         from workbench.tracking import Tracker, tracking_uri
 
         tracker = Tracker(plan, tracking_uri(plan.root))
-    logger = GroupLogger(plan, responses, tracker, ScoringEngine(plan.scorers, plan.backends))
+    judge = plan.spec.judge
+    engine = build_engine(plan.scorers, plan.backends, judge_model=judge.model if judge else None,
+                          judge_decoding=judge.decoding if judge else None, library=plan.library, cache=cache,
+                          timeout=plan.spec.timeout_s)
+    logger = GroupLogger(plan, responses, tracker, engine, workers=judge.concurrency if judge else 1)
     progress.start(len(responses), len(responses) - len(pending))
     logger.log_finished_groups()
 
@@ -91,10 +95,10 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
         raise
     finally:
         generation_seconds = time.perf_counter() - generation_started
-        if cache is not None:
-            cache.close()
 
     frame = logger.frame()
+    if cache is not None:
+        cache.close()
     result = ExperimentResult(plan, frame, RunStats(
         cells=len(responses), cached=sum(r.cached for r in responses), calls=stats.calls, retries=stats.retries,
         errors=sum(bool(r.error) for r in responses), generation_seconds=generation_seconds,
@@ -115,9 +119,14 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
 
 
 class GroupLogger:
-    """Scores each run group as soon as all its cells are done and hands it to the tracker."""
+    """Scores each run group as soon as all its cells are done and hands it to the tracker.
 
-    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker, engine: ScoringEngine):
+    Offline scoring is fast and runs inline; with an LLM judge, groups are scored on a
+    background thread (the judge's calls in parallel) so model calls are never held up.
+    """
+
+    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker, engine: ScoringEngine,
+                 workers: int = 1):
         self.plan = plan
         self.tracker = tracker
         self.engine = engine
@@ -127,6 +136,13 @@ class GroupLogger:
             self.by_group.setdefault(response.cell.group.key, []).append(response)
         self.remaining = {key: sum(not r.done for r in group) for key, group in self.by_group.items()}
         self.rows: dict[int, dict] = {}
+        self._lock = threading.Lock()
+        self._background = self._pool = None
+        if engine.judge is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._background = ThreadPoolExecutor(1, thread_name_prefix="workbench-scoring")
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="workbench-judge")
 
     def completed(self, response: Response) -> None:
         if self.tracker is not None:
@@ -135,34 +151,51 @@ class GroupLogger:
         key = response.cell.group.key
         self.remaining[key] -= 1
         if self.remaining[key] == 0:
-            self._log_group(key)
+            if self._background is not None:
+                self._background.submit(self._log_group, key)
+            else:
+                self._log_group(key)
 
     def log_finished_groups(self) -> None:
         for key, left in self.remaining.items():
             if left == 0:
-                self._log_group(key)
+                if self._background is not None:
+                    self._background.submit(self._log_group, key)
+                else:
+                    self._log_group(key)
 
     def _log_group(self, key: str) -> None:
         group = self.by_group[key]
-        for response in group:
-            self._row(response)
+        if self._pool is not None:
+            list(self._pool.map(self._row, group))
+        else:
+            for response in group:
+                self._row(response)
         if self.tracker is not None:
             frame = responses_frame([self.rows[self.index[id(r)]] for r in group])
             self.tracker.group_done(key, frame, group_metrics(frame, self.plan.scorers))
 
     def _row(self, response: Response) -> dict:
         index = self.index[id(response)]
-        if index not in self.rows:
-            scores = score_response(response, self.engine, self.plan.locale.code)
-            self.rows[index] = {"cell_index": index, **response_row(response, scores)}
-        return self.rows[index]
+        with self._lock:
+            if index in self.rows:
+                return self.rows[index]
+        scores = score_response(response, self.engine, self.plan.locale.code)
+        row = {"cell_index": index, **response_row(response, scores)}
+        with self._lock:
+            return self.rows.setdefault(index, row)
 
     def frame(self):
         """Every finished response (all of them, unless the run was interrupted), in cell order."""
-        for group in self.by_group.values():
-            for response in group:
-                if response.done:
-                    self._row(response)
+        if self._background is not None:
+            self._background.shutdown(wait=True)
+        finished = [r for group in self.by_group.values() for r in group if r.done]
+        if self._pool is not None:
+            list(self._pool.map(self._row, finished))
+            self._pool.shutdown(wait=True)
+        else:
+            for response in finished:
+                self._row(response)
         return responses_frame([self.rows[i] for i in sorted(self.rows)])
 
 

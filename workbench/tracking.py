@@ -99,6 +99,7 @@ def start_payload(plan: ExperimentPlan, uri: str) -> dict:
         "experiment": plan.spec.tracking.experiment or plan.spec.name,
         "artifact_location": default_artifact_root(plan.root) if uri == default_tracking_uri(plan.root) else None,
         "traces": plan.spec.tracking.traces,
+        "assessments": plan.spec.tracking.assessments,
         "parent": {"name": plan.spec.name, "params": common,
                    "tags": {**tags, "workbench.level": "invocation"},
                    "note": plan.spec.description or f"Experiment spec {plan.spec.name}"},
@@ -157,7 +158,9 @@ class Tracker:
         self._write_frame = write_frame
         self._process = subprocess.Popen(
             [sys.executable, "-m", "workbench.tracking_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            start_new_session=True, env={**{k: v for k, v in os.environ.items()
+                                            if k not in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")},
+                                         "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": uri})
         self._outbox: queue.Queue = queue.Queue()
         self._inbox: queue.Queue = queue.Queue()
         self._early: list = []
@@ -190,7 +193,9 @@ class Tracker:
             self._outbox.put(("trace", trace_record(index, response)))
 
     def group_done(self, key: str, rows: pd.DataFrame, metrics: dict[str, float]) -> None:
-        self._outbox.put(("group", {"key": key, "rows": loggable(rows).to_dict("records"), "metrics": metrics}))
+        scorers = [(s.name, self.plan.backends.get(s.name, "offline")) for s in self.plan.scorers]
+        self._outbox.put(("group", {"key": key, "rows": loggable(rows).to_dict("records"), "metrics": metrics,
+                                    "scorers": scorers}))
 
     def check(self) -> None:
         """Raise the worker's input errors (e.g. a registry conflict) as soon as they arrive."""

@@ -91,6 +91,7 @@ class MlflowWriter:
         self.results = results
         self.failed = False
         self.traces = payload["traces"]
+        self.assessments = payload.get("assessments", True)
         self.trace_ids: dict[int, str] = {}
         self.child_run_ids: dict[str, str] = {}
         self.parent_run_id: str | None = None
@@ -184,6 +185,27 @@ class MlflowWriter:
         run_id = self.child_run_ids[payload["key"]]
         self.client.log_batch(run_id, metrics=_metrics(payload["metrics"]))
         self._table(payload["rows"], "responses.json", run_id)
+        if self.traces and self.assessments:
+            self._assess(payload["rows"], payload["scorers"])
+
+    def _assess(self, rows: list[dict], scorers: list[tuple[str, str]]) -> None:
+        """Each score as an assessment on its call's trace, so the UI shows it per reply."""
+        import math
+
+        from mlflow.entities import AssessmentSource
+
+        for row in rows:
+            trace_id = self.trace_ids.get(row.get("cell_index"))
+            if trace_id is None:
+                continue
+            for name, backend in scorers:
+                value = row.get(name)
+                if value is None or (isinstance(value, float) and math.isnan(value)):
+                    continue
+                self.mlflow.log_feedback(
+                    trace_id=trace_id, name=name, value=float(value), rationale=str(row.get(f"{name}_evidence", ""))[:5000],
+                    source=AssessmentSource(source_type="LLM_JUDGE" if backend == "judge" else "CODE",
+                                            source_id=f"workbench.{backend}"))
 
     def _table(self, rows: list[dict[str, Any]], name: str, run_id: str) -> None:
         import pandas as pd

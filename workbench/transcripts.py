@@ -104,7 +104,8 @@ def check_columns(frame: pd.DataFrame, columns: Columns, path: Path) -> None:
         raise InputError.single(
             f"neither a '{columns.user_message}' nor a '{columns.conversation}' column", file=path,
             field=f"{columns.user_message}/{columns.conversation}",
-            fix="name them with --user-col or --conversation-col (a JSON list of {role, content} turns)")
+            fix="name them with --user-col or --conversation-col (a JSON list of {role, content} turns); "
+                f"the file's columns: {', '.join(map(str, frame.columns))}")
 
 
 def row_input(row: Mapping, columns: Columns, locale: str) -> tuple[ScoringInput, str]:

@@ -91,3 +91,16 @@ def test_rerun_is_served_from_cache_and_registry_is_not_duplicated(small_run):
     assert again.stats.calls == 0 and again.stats.cached == 4
     assert list(again.df["reply"]) == list(first.df["reply"])
     assert len(client.search_prompt_versions("safety-first")) == versions_before == 1
+
+
+def test_scores_are_assessments_on_the_traces(small_run):
+    project, _, result = small_run
+    mlflow.set_tracking_uri(tracking_uri(project))
+    row = result.df[result.df["scenario_id"] == "exam-week-overwhelm"].iloc[0]
+    trace = mlflow.get_trace(row["trace_id"])
+    assessments = {a.name: a for a in trace.info.assessments}
+    assert {"empathy", "over_escalation", "engagement", "false_claims"} <= set(assessments)
+    assert "crisis_escalation" not in assessments, "a score that does not apply is not logged"
+    empathy = assessments["empathy"]
+    assert empathy.value == row["empathy"] and empathy.rationale == row["empathy_evidence"]
+    assert empathy.source.source_id == "workbench.offline"

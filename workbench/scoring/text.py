@@ -24,9 +24,11 @@ from workbench.scoring.gates import BANK
 MAX_CHARS = 200_000
 
 _TAG = re.compile(r"<[^>]{0,200}>")
+_INLINE_TAG = re.compile(r"</?(?:b|i|em|strong|a|span|u|small|mark|code|font)\b[^>]{0,200}>", re.IGNORECASE)
 _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|blockquote)\b[^>]{0,200}>", re.IGNORECASE)
 _MD_LINK = re.compile(r"\[([^\]]{0,300})\]\([^)]{0,500}\)")
 _MD_MARKS = re.compile(r"\*\*|__|~~|`{1,3}|^#{1,6}\s*|^\s*[-*+•]\s+|^\s*\d+[.)]\s+", re.MULTILINE)
+_MD_EMPHASIS = re.compile(r"(?<![\w*])[*_](?=\S)([^*_\n]{1,200}?)(?<=\S)[*_](?![\w*])")
 _TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                              "\u2014": "-", "\u00a0": " ", "\u2026": "..."})
 _QUOTED = re.compile(r'"[^"\n]{1,600}"')
@@ -34,7 +36,7 @@ _BLOCKQUOTE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
 _WORD = re.compile(r"[a-zà-ÿ']+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]+[\s\"')\]]*|\n+")
 
-CLAUSE_BREAK = re.compile(r"[.!?;:\n,(]|\b(?:but|however|although|though|yet|instead|whereas|unless)\b|-\s",
+CLAUSE_BREAK = re.compile(r"[.!?;:\n,(]|\b(?:but|however|although|though|yet|whereas|unless)\b|-\s",
                           re.IGNORECASE)
 NEGATION = re.compile(
     r"\b(?:not|never|no|cannot|can't|won't|don't|doesn't|didn't|shouldn't|wouldn't|isn't|aren't|wasn't|mustn't|"
@@ -75,10 +77,11 @@ OTHER_LANGUAGE_WORDS = {
 def plain_text(reply: str) -> str:
     """Reply text without HTML or markdown markup, with typographic quotes normalised."""
     text = reply[:MAX_CHARS]
-    text = _BLOCK_TAG.sub("\n", text)
+    text = _BLOCK_TAG.sub("\n", _INLINE_TAG.sub("", text))
     text = html.unescape(_TAG.sub(" ", text))
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_MARKS.sub("", text).translate(_TYPOGRAPHY)
+    text = _MD_EMPHASIS.sub(r"\1", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 
 
@@ -140,6 +143,7 @@ class Reply:
         self.lower = lower if len(lower) == len(self.text) else "".join(
             c.lower() if len(c.lower()) == 1 else c for c in self.text)
         self.cache: dict[tuple, list[Cue]] = {}
+        self._copied_sentences: dict[tuple[int, int], bool] = {}
 
     @cached_property
     def present_patterns(self) -> set[int] | None:
@@ -204,13 +208,22 @@ class Reply:
     def copied_from_user(self, start: int, end: int) -> bool:
         """The match repeats the user's own words: its sentence is mostly the user's, and the
         matched words themselves occur in what the user wrote."""
-        if not self.user_texts:
+        if not self.user_texts or not self._user_shingles:
             return False
-        own = shingles(self.sentence(start, end))
-        if not own or len(own & self._user_shingles) < max(1, len(own) // 2):
+        bounds = self.sentence_bounds(start, end)
+        mostly_users = self._copied_sentences.get(bounds)
+        if mostly_users is None:
+            own = shingles(self.text[bounds[0]:bounds[1]])
+            mostly_users = self._copied_sentences[bounds] = bool(own) and \
+                len(own & self._user_shingles) >= max(1, len(own) // 2)
+        if not mostly_users:
             return False
-        matched = " ".join(w.lower() for w in _WORD.findall(self.text[start:end]))
-        return matched in " ".join(w.lower() for w in _WORD.findall(self.user_lower))
+        matched = " ".join(_WORD.findall(self.lower[start:end]))
+        return matched in self._user_words
+
+    @cached_property
+    def _user_words(self) -> str:
+        return " ".join(_WORD.findall(self.user_lower))
 
     def negated(self, start: int) -> bool:
         prefix = self.text[max(0, start - 90):start]
