@@ -94,6 +94,16 @@ def start_payload(plan: ExperimentPlan, uri: str) -> dict:
     common = run_params(plan, commit)
     tags = {"workbench.spec": plan.spec.name, "workbench.dataset_hash": plan.dataset_hash, **plan.spec.tracking.tags}
     families = {p.name: plan.library.families[p.name] for p in plan.prompts}
+    judged = tuple(dict.fromkeys(c for s in plan.scorers if plan.backends.get(s.name) == "judge" for c in s.constructs))
+    if judged and plan.spec.judge is not None:
+        from workbench.scoring.judge import rubric_name
+
+        for construct in judged:
+            families[rubric_name(construct)] = plan.library.families[rubric_name(construct)]
+        common = {**common, "judge_model": plan.spec.judge.model.spec,
+                  "judge_rubrics": ",".join(f"{rubric_name(c)}@{plan.library.families[rubric_name(c)].latest.version}"
+                                            for c in judged),
+                  "scorer_backends": ",".join(f"{k}={v}" for k, v in sorted(plan.backends.items()))}
     return {
         "uri": uri,
         "experiment": plan.spec.tracking.experiment or plan.spec.name,

@@ -81,3 +81,20 @@ def test_score_command_names_a_missing_column(tmp_path):
     pd.DataFrame({"question": ["hi"], "reply": ["hello"]}).to_csv(tmp_path / "in.csv", index=False)
     result = runner.invoke(app, ["score", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "--user-col" in result.output and "question" in result.output
+
+
+def test_score_command_can_log_to_mlflow(project, tmp_path):
+    pd.DataFrame({"user_message": ["I want to die tonight", "so tired of exams"],
+                  "reply": ["Please call 988 now and tell someone you trust right now.", "Good luck!"]}).to_csv(
+        tmp_path / "in.csv", index=False)
+    result = runner.invoke(app, ["score", str(tmp_path / "in.csv"), "--out", str(tmp_path / "out.csv"), "--mlflow",
+                                 "--quiet"])
+    assert result.exit_code == 0, result.output
+    import mlflow
+
+    from workbench.tracking import tracking_uri
+
+    client = mlflow.MlflowClient(tracking_uri(project))
+    run = client.search_runs([client.get_experiment_by_name("scored-transcripts").experiment_id])[0]
+    assert run.data.metrics["crisis_escalation_rate"] == 1.0 and run.data.metrics["crisis_escalation_n"] == 1
+    assert run.data.params["rows"] == "2"
