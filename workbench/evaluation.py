@@ -14,13 +14,17 @@ if TYPE_CHECKING:
     from workbench.scoring.judge import Judge
 
 
+def judged_constructs(scorers: list[Scorer], backends: dict[str, str]) -> tuple[str, ...]:
+    """The constructs the judge must read: those of every scorer routed to the judge back-end."""
+    return tuple(dict.fromkeys(c for s in scorers if backends.get(s.name) == "judge" for c in s.constructs))
+
+
 class ScoringEngine:
     def __init__(self, scorers: list[Scorer], backends: dict[str, str] | None = None, judge: "Judge | None" = None):
         self.scorers = scorers
         self.backends = {s.name: (backends or {}).get(s.name, "offline") for s in scorers}
         self.judge = judge
-        self.judged_constructs = tuple(dict.fromkeys(
-            c for s in scorers if self.backends[s.name] == "judge" for c in s.constructs))
+        self.judged_constructs = judged_constructs(scorers, self.backends)
 
     def score(self, item: ScoringInput) -> dict[str, Score]:
         local = offline.analyse(item)
@@ -60,7 +64,7 @@ def score_response(response: "Response", engine: ScoringEngine, locale: str) -> 
 def build_engine(scorers: list[Scorer], backends: dict[str, str], *, judge_model=None, judge_decoding=None,
                  library=None, cache=None, timeout: float = 120) -> ScoringEngine:
     """A scoring engine; builds the judge only if some scorer is routed to it."""
-    judged = tuple(dict.fromkeys(c for s in scorers if backends.get(s.name) == "judge" for c in s.constructs))
+    judged = judged_constructs(scorers, backends)
     judge = None
     if judged:
         from workbench.models.spec import Decoding

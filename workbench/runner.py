@@ -151,18 +151,18 @@ class GroupLogger:
         key = response.cell.group.key
         self.remaining[key] -= 1
         if self.remaining[key] == 0:
-            if self._background is not None:
-                self._background.submit(self._log_group, key)
-            else:
-                self._log_group(key)
+            self._group_done(key)
 
     def log_finished_groups(self) -> None:
         for key, left in self.remaining.items():
             if left == 0:
-                if self._background is not None:
-                    self._background.submit(self._log_group, key)
-                else:
-                    self._log_group(key)
+                self._group_done(key)
+
+    def _group_done(self, key: str) -> None:
+        if self._background is not None:
+            self._background.submit(self._log_group, key)
+        else:
+            self._log_group(key)
 
     def _log_group(self, key: str) -> None:
         group = self.by_group[key]

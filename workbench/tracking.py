@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.errors import InputError, Problem
+from workbench.evaluation import judged_constructs
 from workbench.metrics import describe_metrics
 from workbench.paths import default_artifact_root, default_tracking_uri, store_dir
 from workbench.plan import ExperimentPlan, RunGroup
@@ -94,7 +95,7 @@ def start_payload(plan: ExperimentPlan, uri: str) -> dict:
     common = run_params(plan, commit)
     tags = {"workbench.spec": plan.spec.name, "workbench.dataset_hash": plan.dataset_hash, **plan.spec.tracking.tags}
     families = {p.name: plan.library.families[p.name] for p in plan.prompts}
-    judged = tuple(dict.fromkeys(c for s in plan.scorers if plan.backends.get(s.name) == "judge" for c in s.constructs))
+    judged = judged_constructs(plan.scorers, plan.backends)
     if judged and plan.spec.judge is not None:
         from workbench.scoring.judge import rubric_name
 

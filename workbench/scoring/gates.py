@@ -75,12 +75,6 @@ def _item(op, arg) -> set[str] | None:
     return None
 
 
-def necessary_literals(source: str) -> set[str] | None:
-    """Literals one of which occurs in every match of `source` (compiled without flags)."""
-    sets = necessary_sets(source)
-    return sets[0] if sets else None
-
-
 def necessary_sets(source: str, most: int = 2) -> list[set[str]]:
     """Up to `most` literal sets, each of which every match must hit: requiring all of them
     (say, a verb *and* a noun) lets far fewer replies through than any one alone."""

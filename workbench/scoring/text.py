@@ -194,11 +194,8 @@ class Reply:
         return starts[i], starts[j] if j < len(starts) else len(self.text)
 
     def sentence(self, start: int, end: int) -> str:
-        starts = self._sentence_starts
-        i = bisect.bisect_right(starts, start) - 1
-        j = bisect.bisect_left(starts, end)
-        right = starts[j] if j < len(starts) else len(self.text)
-        return self.text[starts[i]:right].strip()
+        left, right = self.sentence_bounds(start, end)
+        return self.text[left:right].strip()
 
     def in_quotes(self, start: int, end: int) -> bool:
         starts, ends = self._quoted_spans
@@ -337,9 +334,10 @@ def _join(sources: list[str]) -> re.Pattern:
 
 
 def fast_pattern(patterns: Iterable[str] | str) -> re.Pattern:
-    """Compile for matching lower-cased text (see `Detector`)."""
+    """Compile for matching lower-cased text. Unlike `Detector`, callers use the pattern
+    directly, so word boundaries stay in the pattern."""
     patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-    return _join([lower_regex(p.removeprefix(chr(92) + "b")) for p in patterns])
+    return _join([lower_regex(p) for p in patterns])
 
 
 STOPWORDS = frozenset("""
