@@ -20,7 +20,7 @@ from rich.table import Table
 
 from workbench.console import console, errors, progress_bar, show_input_error, summary_table
 from workbench.errors import InputError, display_path
-from workbench.paths import default_artifact_root, default_tracking_uri, project_root, prompts_dir, store_dir
+from workbench.paths import artifact_root, project_root, prompts_dir, store_dir
 
 app = typer.Typer(help="Alliance Workbench: prompt experiments on mental-health chatbots, tracked in MLflow.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -309,9 +309,9 @@ def score(file: Path = typer.Argument(..., help="CSV or JSONL with replies to sc
         from workbench.metrics import score_metrics
 
         tracking.configure(project_root())
+        tracking.use_experiment(experiment)
         import mlflow
 
-        mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=file.stem) as run:
             mlflow.log_params({"file": display_path(file), "rows": len(scored), "backend": backend,
                                "judge_model": judge_model or "", "locale": locale.upper()})
@@ -364,8 +364,8 @@ def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1"),
     uri = tracking_uri(root)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
                "--port", str(port)]
-    if uri == default_tracking_uri(root):
-        command += ["--default-artifact-root", default_artifact_root(root)]
+    if artifact_root(uri):
+        command += ["--default-artifact-root", artifact_root(uri)]
     console.print(f"MLflow UI for {uri}\nOpen [bold]http://127.0.0.1:{port}[/bold]  (Ctrl-C to stop)")
     if dry_run:
         console.print(" ".join(command))

@@ -90,24 +90,38 @@ def score_metrics(rows: pd.DataFrame, scorers: list[Scorer]) -> dict[str, float]
     """Per scorer: mean or rate with a 95% bootstrap interval and the count it is over; per
     item: its mean; and the empathy-accountability gap."""
     metrics: dict[str, float] = {}
-    for scorer in scorers:
-        if scorer.name not in rows:
-            continue
-        values = pd.to_numeric(rows[scorer.name], errors="coerce").dropna()
-        metrics[f"{scorer.name}_n"] = float(len(values))
-        metrics[metric_name(scorer)] = float(values.mean()) if len(values) else math.nan
-        low, high = bootstrap_ci(values.to_numpy(dtype=float))
+    present = [s for s in scorers if s.name in rows]
+    items = {s.name: [c for c in rows.columns if c.startswith(f"{s.name}__")] for s in present}
+    values = _numeric(rows, [s.name for s in present] + [c for columns in items.values() for c in columns])
+    for scorer in present:
+        scored = _known(values[scorer.name])
+        metrics[f"{scorer.name}_n"] = float(len(scored))
+        metrics[metric_name(scorer)] = float(scored.mean()) if len(scored) else math.nan
+        low, high = bootstrap_ci(scored)
         metrics[f"{metric_name(scorer)}_ci_low"], metrics[f"{metric_name(scorer)}_ci_high"] = low, high
         status = rows.get(f"{scorer.name}_status")
         if status is not None:
-            metrics[f"{scorer.name}_unscored_n"] = float(status.isin(["unscored", "error"]).sum())
-        prefix = f"{scorer.name}__"
-        for column in (c for c in rows.columns if c.startswith(prefix)):
-            item_values = pd.to_numeric(rows[column], errors="coerce").dropna()
-            metrics[metric_name(scorer, column[len(prefix):])] = (
-                float(item_values.mean()) if len(item_values) else math.nan)
+            metrics[f"{scorer.name}_unscored_n"] = float(np.isin(status.to_numpy(), ["unscored", "error"]).sum())
+        for column in items[scorer.name]:
+            known = _known(values[column])
+            metrics[metric_name(scorer, column[len(scorer.name) + 2:])] = float(known.mean()) if len(known) else math.nan
     metrics["empathy_accountability_gap"] = empathy_accountability_gap(metrics)
     return metrics
+
+
+def _numeric(rows: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
+    """Columns as float arrays, anything missing or not a number as NaN (one conversion for
+    all of them: this runs for every run group while the calls are still going)."""
+    block = rows[columns]
+    try:
+        array = block.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        array = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return {column: array[:, i] for i, column in enumerate(columns)}
+
+
+def _known(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
 
 
 def summarize(frame: pd.DataFrame, scorers: list[Scorer]) -> pd.DataFrame:

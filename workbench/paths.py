@@ -34,8 +34,13 @@ def default_tracking_uri(root: Path) -> str:
     return f"sqlite:///{store_dir(root) / 'mlflow.db'}"
 
 
-def default_artifact_root(root: Path) -> str:
-    return (store_dir(root) / "artifacts").as_uri()
+def artifact_root(tracking_uri: str) -> str | None:
+    """Where a SQLite store's runs keep their artifacts: beside the database (for the embedded
+    store, `mlruns/artifacts`), not in whatever directory the process runs from. None for
+    other stores, whose server decides."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return (Path(tracking_uri[len("sqlite:///"):]).resolve().parent / "artifacts").as_uri()
 
 
 def cache_path(root: Path) -> Path:

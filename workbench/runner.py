@@ -104,9 +104,10 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
         errors=sum(bool(r.error) for r in responses), generation_seconds=generation_seconds,
         interrupted=interrupted))
     if tracker is not None:
+        tracker.all_rows(logger.rows_outside_logged_groups(), logger.calls_not_handed_over())
         summary = summarize(frame, plan.scorers) if len(frame) else frame
         overall = group_metrics(frame, plan.scorers) if len(frame) else {}
-        outcome = tracker.finish(frame, summary, overall, "KILLED" if interrupted else "FINISHED")
+        outcome = tracker.finish(summary, overall, "KILLED" if interrupted else "FINISHED")
         result.parent_run_id, result.child_run_ids = outcome.parent_run_id, outcome.child_run_ids
         result.warnings = outcome.warnings
         result.tracking_uri = tracker_uri(plan)
@@ -119,10 +120,12 @@ def run_experiment(spec: str | Path, *, use_cache: bool = True, track: bool = Tr
 
 
 class GroupLogger:
-    """Scores each run group as soon as all its cells are done and hands it to the tracker.
+    """Scores responses and hands them to the tracker: each call to be traced, and each run
+    group once all its cells are done.
 
-    Offline scoring is fast and runs inline; with an LLM judge, groups are scored on a
-    background thread (the judge's calls in parallel) so model calls are never held up.
+    Offline scoring is fast and runs inline, so each call is scored and traced as it finishes;
+    with an LLM judge, groups are scored on a background thread (the judge's calls in
+    parallel) so model calls are never held up, and traced once scored.
     """
 
     def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker, engine: ScoringEngine,
@@ -136,6 +139,8 @@ class GroupLogger:
             self.by_group.setdefault(response.cell.group.key, []).append(response)
         self.remaining = {key: sum(not r.done for r in group) for key, group in self.by_group.items()}
         self.rows: dict[int, dict] = {}
+        self.handed_over: set[int] = set()
+        self.logged_groups: set[str] = set()
         self._lock = threading.Lock()
         self._background = self._pool = None
         if engine.judge is not None:
@@ -146,8 +151,9 @@ class GroupLogger:
 
     def completed(self, response: Response) -> None:
         if self.tracker is not None:
-            self.tracker.trace(self.index[id(response)], response)
             self.tracker.check()
+            if self._background is None:
+                self._hand_over([response])
         key = response.cell.group.key
         self.remaining[key] -= 1
         if self.remaining[key] == 0:
@@ -172,8 +178,16 @@ class GroupLogger:
             for response in group:
                 self._row(response)
         if self.tracker is not None:
-            frame = responses_frame([self.rows[self.index[id(r)]] for r in group])
-            self.tracker.group_done(key, frame, group_metrics(frame, self.plan.scorers))
+            self._hand_over(group)
+            self.tracker.group_done(key, [self.rows[self.index[id(r)]] for r in group])
+            self.logged_groups.add(key)
+
+    def _hand_over(self, responses: list[Response]) -> None:
+        """Calls not yet handed to the tracker, with their scored rows, to be traced."""
+        fresh = [(self.index[id(r)], r) for r in responses if self.index[id(r)] not in self.handed_over]
+        if fresh:
+            self.handed_over.update(index for index, _ in fresh)
+            self.tracker.calls(fresh, [self._row(r) for _, r in fresh])
 
     def _row(self, response: Response) -> dict:
         index = self.index[id(response)]
@@ -196,7 +210,20 @@ class GroupLogger:
         else:
             for response in finished:
                 self._row(response)
-        return responses_frame([self.rows[i] for i in sorted(self.rows)])
+        return responses_frame(self.finished_rows())
+
+    def finished_rows(self) -> list[dict]:
+        return [self.rows[i] for i in sorted(self.rows)]
+
+    def rows_outside_logged_groups(self) -> list[dict]:
+        """Finished rows whose group was never logged (the run was interrupted)."""
+        logged = {self.index[id(r)] for key in self.logged_groups for r in self.by_group[key]}
+        return [row for index, row in sorted(self.rows.items()) if index not in logged]
+
+    def calls_not_handed_over(self) -> list[tuple[int, Response]]:
+        """Finished calls not yet traced (with a judge, those of groups an interruption cut short)."""
+        return [(self.index[id(r)], r) for group in self.by_group.values() for r in group
+                if r.done and self.index[id(r)] not in self.handed_over]
 
 
 def pipeline_key(cell: Cell) -> tuple[str, str]:

@@ -43,7 +43,7 @@ def log_report(root: Path, report: ValidationReport, gold: Path, judge_model: st
     from workbench import tracking
 
     tracking.configure(root)
-    mlflow.set_experiment("scorer-validation")
+    tracking.use_experiment("scorer-validation")
     table = report.table()
     metrics = {}
     for row in table:

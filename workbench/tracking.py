@@ -4,8 +4,9 @@ competes with the model calls.
 One parent run per invocation and one child run per (system prompt version, user strategy,
 model, pipeline). Params say exactly what ran (prompt versions and hashes, model spec,
 decoding, dataset hash, git commit); metrics and the per-response table say how it went;
-every model call becomes a trace linked to its child run, with one span per attempt.
-Each child run is logged (one batch of metrics, one table) as soon as its cells are done.
+every model call becomes a trace linked to its child run, with one span per attempt and its
+scores as assessments. Each child run is logged (one batch of metrics, one table) and closed
+as soon as its cells are done.
 
 API keys never reach MLflow: params come from specs, which hold only the *name* of the
 environment variable that holds a key.
@@ -27,12 +28,12 @@ import pandas as pd
 from workbench.errors import InputError, Problem
 from workbench.evaluation import judged_constructs
 from workbench.metrics import describe_metrics
-from workbench.paths import default_artifact_root, default_tracking_uri, store_dir
+from workbench.paths import artifact_root, default_tracking_uri, store_dir
 from workbench.plan import ExperimentPlan, RunGroup
 from workbench.responses import Response
-from workbench.results import loggable
 
 MAX_PARAM = 6000
+CALLS_EVERY_S = 0.025
 
 
 def tracking_uri(root: Path) -> str:
@@ -50,6 +51,17 @@ def configure(root: Path) -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
+
+
+def use_experiment(name: str) -> str:
+    """Make `name` the active experiment, creating it with its artifacts beside a SQLite store."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    experiment_id = found.experiment_id if found else mlflow.create_experiment(
+        name, artifact_location=artifact_root(mlflow.get_tracking_uri()))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
 
 
 def git_commit(root: Path) -> str:
@@ -108,12 +120,14 @@ def start_payload(plan: ExperimentPlan, uri: str) -> dict:
     return {
         "uri": uri,
         "experiment": plan.spec.tracking.experiment or plan.spec.name,
-        "artifact_location": default_artifact_root(plan.root) if uri == default_tracking_uri(plan.root) else None,
         "traces": plan.spec.tracking.traces,
         "assessments": plan.spec.tracking.assessments,
+        "scorers": [(s.name, plan.backends.get(s.name, "offline")) for s in plan.scorers],
         "parent": {"name": plan.spec.name, "params": common,
                    "tags": {**tags, "workbench.level": "invocation"},
-                   "note": plan.spec.description or f"Experiment spec {plan.spec.name}"},
+                   "note": plan.spec.description or f"Experiment spec {plan.spec.name}",
+                   "descriptions": describe_metrics(plan.scorers),
+                   "spec_file": plan.spec_path.name, "spec_text": plan.spec_path.read_text(encoding="utf-8")},
         "groups": [{
             "key": group.key,
             "name": f"{group.system_prompt.ref} x {group.user_strategy.ref} x {group.model.name}",
@@ -134,7 +148,8 @@ def start_payload(plan: ExperimentPlan, uri: str) -> dict:
     }
 
 
-def trace_record(index: int, response: Response) -> dict:
+def call_record(index: int, response: Response) -> dict:
+    """What the worker needs to trace one model call."""
     cell = response.cell
     return {
         "index": index, "group": cell.group.key, "name": f"{cell.scenario.id}#{cell.sample}",
@@ -173,6 +188,9 @@ class Tracker:
                                             if k not in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")},
                                          "PYTHONUNBUFFERED": "1", "MLFLOW_TRACKING_URI": uri})
         self._outbox: queue.Queue = queue.Queue()
+        self._calls: list[dict] = []
+        self._call_rows: list[dict] = []
+        self._calls_lock = threading.Lock()
         self._inbox: queue.Queue = queue.Queue()
         self._early: list = []
         threading.Thread(target=self._send_loop, name="workbench-mlflow-send", daemon=True).start()
@@ -181,13 +199,24 @@ class Tracker:
         self._outbox.put(("start", start_payload(plan, uri)))
 
     def _send_loop(self) -> None:
+        """Calls to trace go out every `CALLS_EVERY_S`, together, rather than one by one: waking
+        this thread for each would take the interpreter lock from the calls still in flight.
+        They always go out before any message queued after them."""
         while True:
-            message = self._outbox.get()
             try:
-                self._write_frame(self._process.stdin, message)
+                message = self._outbox.get(timeout=CALLS_EVERY_S)
+            except queue.Empty:
+                message = False
+            with self._calls_lock:
+                calls, rows, self._calls, self._call_rows = self._calls, self._call_rows, [], []
+            try:
+                if calls:
+                    self._write_frame(self._process.stdin, ("calls", {"calls": calls, "rows": rows}))
+                if message is not False:
+                    self._write_frame(self._process.stdin, message)
             except (BrokenPipeError, OSError):
                 return
-            if message is None or message[0] == "finish":
+            if message is None or (message and message[0] == "finish"):
                 return
 
     def _receive_loop(self, read_frame) -> None:
@@ -199,14 +228,22 @@ class Tracker:
                 return
             self._inbox.put(message)
 
-    def trace(self, index: int, response: Response) -> None:
-        if self.plan.spec.tracking.traces and response.attempts:
-            self._outbox.put(("trace", trace_record(index, response)))
+    def calls(self, calls: list[tuple[int, Response]], rows: list[dict]) -> None:
+        """Finished model calls to trace, with their rows (scores) for the assessments."""
+        records = self._records(calls)
+        if records:
+            with self._calls_lock:
+                self._calls.extend(records)
+                self._call_rows.extend(rows)
 
-    def group_done(self, key: str, rows: pd.DataFrame, metrics: dict[str, float]) -> None:
-        scorers = [(s.name, self.plan.backends.get(s.name, "offline")) for s in self.plan.scorers]
-        self._outbox.put(("group", {"key": key, "rows": loggable(rows).to_dict("records"), "metrics": metrics,
-                                    "scorers": scorers}))
+    def group_done(self, key: str, rows: list[dict]) -> None:
+        """A finished run group, its calls already handed over."""
+        self._outbox.put(("group", {"key": key, "rows": rows}))
+
+    def _records(self, calls: list[tuple[int, Response]]) -> list[dict]:
+        if not self.plan.spec.tracking.traces:
+            return []
+        return [call_record(index, response) for index, response in calls if response.attempts]
 
     def check(self) -> None:
         """Raise the worker's input errors (e.g. a registry conflict) as soon as they arrive."""
@@ -219,13 +256,17 @@ class Tracker:
         except queue.Empty:
             pass
 
-    def finish(self, frame: pd.DataFrame, summary: pd.DataFrame, metrics: dict[str, float], status: str,
+    def all_rows(self, rows: list[dict], calls: list[tuple[int, Response]]) -> None:
+        """The rows not in a logged group, which with the groups' make the parent run's table,
+        and the calls not yet handed over (traced first). Sent before `finish` so the worker
+        writes while the summary is computed."""
+        self._outbox.put(("rows", {"rows": rows, "calls": self._records(calls)}))
+
+    def finish(self, summary: pd.DataFrame, metrics: dict[str, float], status: str,
                timeout_s: float = 900) -> TrackingOutcome:
-        self._outbox.put(("finish", {
-            "status": status, "metrics": metrics, "rows": loggable(frame).to_dict("records"),
-            "summary": summary.to_dict("records"), "descriptions": describe_metrics(self.plan.scorers),
-            "spec_name": self.plan.spec_path.name, "spec_text": self.plan.spec_path.read_text(encoding="utf-8"),
-        }))
+        """Log the run's summary and metrics on the parent run and close the runs; wait for the
+        worker to be done."""
+        self._outbox.put(("finish", {"status": status, "metrics": metrics, "summary": summary.to_dict("records")}))
         outcome = TrackingOutcome()
         conflicts: list[Problem] = []
         deadline = time.monotonic() + timeout_s
@@ -247,7 +288,9 @@ class Tracker:
             elif kind == "done":
                 outcome.parent_run_id, outcome.child_run_ids, outcome.trace_ids = message[1], message[2], message[3]
                 break
-        self._close()
+        # Everything is written; reap the worker in the background rather than wait while the
+        # system frees its memory.
+        threading.Thread(target=self._close, name="workbench-mlflow-reap", daemon=True).start()
         if conflicts:
             raise InputError(conflicts)
         return outcome

@@ -1,20 +1,23 @@
 """The MLflow worker process: registry sync, runs, traces and tables, written while the
 main process keeps calling models.
 
-It works through its queue in order (start, then traces and finished groups, then finish),
-ignores Ctrl-C so an interrupted run is still logged, and exits if its parent dies.
+It works through its commands in order (start; then calls to trace and finished groups; then
+the run's rows and finish), runs at a lower priority than the model calls, ignores Ctrl-C so
+an interrupted run is still logged, and exits if its parent dies.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 HEADER = struct.Struct("!I")
 
@@ -39,6 +42,7 @@ def read_frame(stream: BinaryIO) -> Any:
 def main() -> None:
     """Read commands from stdin until `finish`, or until stdin closes (the caller is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(5)  # logging can wait a moment; the caller's model calls should not
     os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"  # this process is the background
     commands, results = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # library output must not corrupt the result stream
@@ -48,36 +52,72 @@ def main() -> None:
         def put(message: Any) -> None:
             write_frame(results, message)
 
+    serve(commands, Results)
+    # Everything is committed; skip the interpreter's teardown, which takes most of a second
+    # with MLflow loaded and would hold up the caller waiting for this process to exit.
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve(commands: BinaryIO, results) -> None:
     writer = None
-    while True:
-        try:
-            message = read_frame(commands)
-        except EOFError:
-            return
-        if message is None:
-            return
-        kind, payload = message
+    for kind, payload in incoming(commands):
         try:
             if kind == "start":
-                writer = MlflowWriter(payload, Results)
+                writer = MlflowWriter(payload, results)
             elif writer is None or writer.failed:
                 if kind == "finish":
-                    Results.put(("done", None, {}, {}))
+                    results.put(("done", None, {}, {}))
                     return
-            elif kind == "trace":
-                writer.trace(payload)
+            elif kind == "calls":
+                writer.calls(payload)
             elif kind == "group":
                 writer.group(payload)
+            elif kind == "rows":
+                writer.all_rows(payload)
             elif kind == "finish":
                 writer.finish(payload)
                 return
         except Exception as exc:  # keep serving: one failed write must not lose the rest
-            Results.put(("warning", f"MLflow {kind} failed: {type(exc).__name__}: {exc}\n"
+            results.put(("warning", f"MLflow {kind} failed: {type(exc).__name__}: {exc}\n"
                                     f"{traceback.format_exc(limit=3)}"))
             if kind == "finish":
-                Results.put(("done", writer.parent_run_id if writer else None,
+                results.put(("done", writer.parent_run_id if writer else None,
                              writer.child_run_ids if writer else {}, writer.trace_ids if writer else {}))
                 return
+
+
+def incoming(commands: BinaryIO) -> Iterator[tuple[str, Any]]:
+    """Commands in order until the stream ends, read on a thread of their own so that calls
+    which arrive while a write is under way are merged and written as one batch."""
+    inbox: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                message = read_frame(commands)
+            except EOFError:
+                message = None
+            inbox.put(message)
+            if message is None:
+                return
+
+    threading.Thread(target=read, name="workbench-mlflow-read", daemon=True).start()
+    held: list = []  # a message read while merging calls, to be handled next
+    while True:
+        message = held.pop() if held else inbox.get()
+        if message is None:
+            return
+        while message[0] == "calls":
+            try:
+                following = inbox.get_nowait()
+            except queue.Empty:
+                break
+            if following is None or following[0] != "calls":
+                held.append(following)
+                break
+            message = ("calls", {key: message[1][key] + following[1][key] for key in ("calls", "rows")})
+        yield message
 
 
 class MlflowWriter:
@@ -86,17 +126,23 @@ class MlflowWriter:
         from mlflow import MlflowClient
 
         from workbench.errors import InputError
+        from workbench.tracking import use_experiment
 
         self.mlflow = mlflow
         self.results = results
         self.failed = False
-        self.traces = payload["traces"]
-        self.assessments = payload.get("assessments", True)
+        self.assessments = payload["assessments"]
+        self.scorers: list[tuple[str, str]] = payload["scorers"]
+        self.tracer = None
         self.trace_ids: dict[int, str] = {}
         self.child_run_ids: dict[str, str] = {}
+        self.finished_runs: set[str] = set()
+        self.group_tables: list = []
         self.parent_run_id: str | None = None
         mlflow.set_tracking_uri(payload["uri"])
         mlflow.set_registry_uri(payload["uri"])
+        if payload["uri"].startswith("sqlite:"):
+            use_wal_journal()
         self.client = MlflowClient(payload["uri"])
         try:
             registry = self._sync(payload["families"])
@@ -104,9 +150,12 @@ class MlflowWriter:
             self.failed = True
             results.put(("input_error", [p.__dict__ for p in exc.problems]))
             return
-        self.experiment_id = self._experiment(payload["experiment"], payload["artifact_location"])
-        mlflow.set_experiment(experiment_id=self.experiment_id)
+        self.experiment_id = use_experiment(payload["experiment"])
         self._create_runs(payload, registry)
+        if payload["traces"]:
+            from workbench.trace_writer import TraceWriter
+
+            self.tracer = TraceWriter(payload["uri"], self.experiment_id)
         results.put(("started", self.parent_run_id))
 
     # -- setup ----------------------------------------------------------------------------------
@@ -128,12 +177,6 @@ class MlflowWriter:
                 mapping[(data["name"], local)] = registry
         return mapping
 
-    def _experiment(self, name: str, artifact_location: str | None) -> str:
-        found = self.client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        return self.client.create_experiment(name, artifact_location=artifact_location)
-
     def _create_runs(self, payload: dict, registry: dict[tuple[str, int], int]) -> None:
         from mlflow.entities import Param, RunTag
 
@@ -142,6 +185,8 @@ class MlflowWriter:
                                      tags={**parent["tags"], "mlflow.note.content": parent["note"]})
         self.parent_run_id = run.info.run_id
         self.client.log_batch(self.parent_run_id, params=[Param(k, v) for k, v in parent["params"].items()])
+        self.client.log_dict(self.parent_run_id, parent["descriptions"], "metric_descriptions.json")
+        self.client.log_text(self.parent_run_id, parent["spec_text"], f"spec/{parent['spec_file']}")
         for group in payload["groups"]:
             params = dict(group["params"])
             for (name, version), prefix in zip(group["prompts"], ("system_prompt", "user_strategy")):
@@ -156,77 +201,99 @@ class MlflowWriter:
                     self.client.link_prompt_version_to_run(run_id, f"prompts:/{name}/{registry[(name, version)]}")
 
     # -- during the run -------------------------------------------------------------------------
-    def trace(self, record: dict) -> None:
-        """One trace per model call, with the exact messages sent and the reply. A call that
-        needed retries gets one child span per attempt, failed ones carrying their error."""
-        if not self.traces:
-            return
-        mlflow = self.mlflow
-        attempts = record["attempts"]
-        reply = {"choices": [{"message": {"role": "assistant", "content": record["reply"]}}]} \
-            if record["reply"] is not None else None
-        root = mlflow.start_span_no_context(
-            record["name"], span_type="CHAT_MODEL", inputs={"messages": record["messages"]}, tags=record["tags"],
-            metadata={"mlflow.sourceRun": self.child_run_ids[record["group"]]}, experiment_id=self.experiment_id,
-            start_time_ns=attempts[0][0], attributes={"model": record["model"]})
-        if len(attempts) > 1:
-            for number, (started, ended, error) in enumerate(attempts, start=1):
-                child = mlflow.start_span_no_context(f"attempt {number}", span_type="CHAT_MODEL", parent_span=root,
-                                                     start_time_ns=started)
-                child.end(attributes={"error": error} if error else None, status="ERROR" if error else "OK",
-                          end_time_ns=ended)
-        root.end(outputs=reply if reply else {"error": record["error"]},
-                 attributes={"attempts": len(attempts), "input_tokens": record["input_tokens"] or 0,
-                             "output_tokens": record["output_tokens"] or 0},
-                 status="ERROR" if record["error"] else "OK", end_time_ns=attempts[-1][1])
-        self.trace_ids[record["index"]] = root.trace_id
+    def calls(self, payload: dict) -> None:
+        self._trace(payload["calls"], payload["rows"])
 
     def group(self, payload: dict) -> None:
-        run_id = self.child_run_ids[payload["key"]]
-        self.client.log_batch(run_id, metrics=_metrics(payload["metrics"]))
-        self._table(payload["rows"], "responses.json", run_id)
-        if self.traces and self.assessments:
-            self._assess(payload["rows"], payload["scorers"])
+        """A finished run group (its calls already traced): metrics, per-response table, and
+        its child run marked finished."""
+        from workbench.metrics import group_metrics
+        from workbench.scoring import get_scorers
 
-    def _assess(self, rows: list[dict], scorers: list[tuple[str, str]]) -> None:
+        run_id = self.child_run_ids[payload["key"]]
+        table = self._responses_table(payload["rows"])
+        self.group_tables.append(table)
+        metrics = group_metrics(table, get_scorers([name for name, _ in self.scorers]))
+        self.client.log_batch(run_id, metrics=_metrics(metrics))
+        self.mlflow.log_table(table, artifact_file="responses.json", run_id=run_id)
+        self.client.set_terminated(run_id, status="FINISHED")
+        self.finished_runs.add(run_id)
+
+    def _trace(self, calls: list[dict], rows: list[dict]) -> None:
+        if self.tracer is None or not calls:
+            return
+        by_index = {row["cell_index"]: row for row in rows}
+        try:
+            for call in calls:
+                self.trace_ids[call["index"]] = self.tracer.add(
+                    call, self.child_run_ids[call["group"]], self._assessments(by_index.get(call["index"], {})))
+        finally:
+            self.tracer.flush()
+
+    def _assessments(self, row: dict) -> list:
         """Each score as an assessment on its call's trace, so the UI shows it per reply."""
         import math
 
-        from mlflow.entities import AssessmentSource
+        from mlflow.entities import AssessmentSource, Feedback
+
+        if not self.assessments:
+            return []
+        out = []
+        for name, backend in self.scorers:
+            value = row.get(name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            out.append(Feedback(name=name, value=float(value), rationale=str(row.get(f"{name}_evidence", ""))[:5000],
+                                source=AssessmentSource(source_type="LLM_JUDGE" if backend == "judge" else "CODE",
+                                                        source_id=f"workbench.{backend}")))
+        return out
+
+    def _responses_table(self, rows: list[dict[str, Any]]):
+        """Rows as logged: with their trace ids, and message lists as JSON text."""
+        from workbench.results import loggable, responses_frame
 
         for row in rows:
-            trace_id = self.trace_ids.get(row.get("cell_index"))
-            if trace_id is None:
-                continue
-            for name, backend in scorers:
-                value = row.get(name)
-                if value is None or (isinstance(value, float) and math.isnan(value)):
-                    continue
-                self.mlflow.log_feedback(
-                    trace_id=trace_id, name=name, value=float(value), rationale=str(row.get(f"{name}_evidence", ""))[:5000],
-                    source=AssessmentSource(source_type="LLM_JUDGE" if backend == "judge" else "CODE",
-                                            source_id=f"workbench.{backend}"))
+            row["trace_id"] = self.trace_ids.get(row["cell_index"])
+        return loggable(responses_frame(rows))
 
-    def _table(self, rows: list[dict[str, Any]], name: str, run_id: str) -> None:
+    def all_rows(self, payload: dict) -> None:
+        """The parent run's table of every response: the groups' tables and the rows of groups
+        that never finished (their calls traced first)."""
         import pandas as pd
 
-        if not rows:
-            return
-        for row in rows:
-            if "cell_index" in row and row["cell_index"] in self.trace_ids:
-                row["trace_id"] = self.trace_ids[row["cell_index"]]
-        self.mlflow.log_table(pd.DataFrame(rows), artifact_file=name, run_id=run_id)
+        self._trace(payload["calls"], payload["rows"])
+        tables = [*self.group_tables, self._responses_table(payload["rows"])] if payload["rows"] else self.group_tables
+        if tables:
+            table = pd.concat(tables, ignore_index=True).sort_values("cell_index", ignore_index=True)
+            self.mlflow.log_table(table, artifact_file="responses.json", run_id=self.parent_run_id)
 
     def finish(self, payload: dict) -> None:
+        import pandas as pd
+
         parent = self.parent_run_id
         self.client.log_batch(parent, metrics=_metrics(payload["metrics"]))
-        self._table(payload["rows"], "responses.json", parent)
-        self._table(payload["summary"], "summary.json", parent)
-        self.client.log_dict(parent, payload["descriptions"], "metric_descriptions.json")
-        self.client.log_text(parent, payload["spec_text"], f"spec/{payload['spec_name']}")
+        if payload["summary"]:
+            self.mlflow.log_table(pd.DataFrame(payload["summary"]), artifact_file="summary.json", run_id=parent)
         for run_id in [*self.child_run_ids.values(), parent]:
-            self.client.set_terminated(run_id, status=payload["status"])
+            if run_id not in self.finished_runs:
+                self.client.set_terminated(run_id, status=payload["status"])
         self.results.put(("done", parent, dict(self.child_run_ids), dict(self.trace_ids)))
+
+
+def use_wal_journal() -> None:
+    """SQLite stores in WAL mode with normal syncing: a commit no longer waits on a rollback
+    journal (most of the cost of MLflow's many small transactions), and the UI can read
+    while a run writes. The mode is kept in the database file."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _journal(connection, _record) -> None:
+        if type(connection).__module__.startswith("sqlite3"):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
 
 
 def _metrics(values: dict[str, float]) -> list:

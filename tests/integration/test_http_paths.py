@@ -11,6 +11,7 @@ import pytest
 from workbench import run_experiment
 from workbench.loopback import LoopbackServer, Reply
 from workbench.models.local import local_server
+from workbench.tracking import tracking_uri
 
 pytestmark = pytest.mark.integration
 SECRET = "sk-test-DO-NOT-LOG-7f3a9c"
@@ -61,9 +62,28 @@ def test_retries_error_rows_and_errors_not_cached(project, spec_writer):
         assert result.stats.retries == 2
         ok = frame[frame["error"].isna()]
         assert ok["crisis_escalation"].dropna().eq(1.0).all()
+        assert_attempts_are_traced(frame)
         calls_before = len(server.requests)
         again = run_experiment(spec)
         assert again.stats.calls == 2 and len(server.requests) == calls_before + 2, "only the failed cells are retried"
+
+
+def assert_attempts_are_traced(frame):
+    """Each call is one trace; a retried call has one child span per attempt, failed ones in
+    error with their reason; a call that failed for good is a trace in error."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(Path.cwd()))
+    traces = [(row.scenario_id, mlflow.get_trace(row.trace_id)) for row in frame.itertuples()]
+    retried = [t for _, t in traces if len(t.data.spans) > 1]
+    assert len(retried) == 1, "the 429 and the 503 hit the same call, one at a time"
+    attempts = sorted(retried[0].data.spans[1:], key=lambda s: s.start_time_ns)
+    assert [s.status.status_code.value for s in attempts] == ["ERROR", "ERROR", "OK"]
+    assert "429" in attempts[0].attributes["error"] and "503" in attempts[1].attributes["error"]
+    failed = [t for scenario, t in traces if scenario == "exam-week-overwhelm"]
+    assert failed and all(t.info.state.value == "ERROR" and "HTTP 400" in t.data.spans[0].outputs["error"]
+                          for t in failed)
+    assert all(not t.info.assessments for t in failed), "a failed call has no scores"
 
 
 def test_tracking_uri_override(project, spec_writer, monkeypatch, tmp_path):
@@ -72,7 +92,11 @@ def test_tracking_uri_override(project, spec_writer, monkeypatch, tmp_path):
     with LoopbackServer() as server:
         result = run_experiment(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}]))
     assert result.parent_run_id and store.exists()
-    assert not (Path(os.getcwd()) / "mlruns" / "mlflow.db").exists()
+    assert not (Path(os.getcwd()) / "mlruns").exists(), "neither the store nor its artifacts land in the cwd"
+    from mlflow import MlflowClient
+
+    artifacts = MlflowClient(f"sqlite:///{store}").get_run(result.parent_run_id).info.artifact_uri
+    assert artifacts.startswith((tmp_path / "artifacts").as_uri()), artifacts
 
 
 def test_hosted_provider_path_through_init_chat_model(project, spec_writer, monkeypatch):
@@ -88,3 +112,22 @@ def test_hosted_provider_path_through_init_chat_model(project, spec_writer, monk
                    for r in server.requests)
     leaked = [p for p in project.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaked == []
+
+
+@pytest.mark.parametrize("tracking", [{"traces": False}, {"assessments": False}])
+def test_traces_and_assessments_can_be_turned_off(project, spec_writer, tracking):
+    import mlflow
+
+    with LoopbackServer() as server:
+        spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+                           tracking={"experiment": "switches", **tracking})
+        result = run_experiment(spec)
+    assert result.parent_run_id and len(result.df) == 4 and not result.warnings
+    mlflow.set_tracking_uri(tracking_uri(project))
+    experiment = mlflow.get_experiment_by_name("switches").experiment_id
+    traces = mlflow.search_traces(locations=[experiment], return_type="list")
+    if tracking.get("traces") is False:
+        assert traces == [] and result.df["trace_id"].isna().all()
+    else:
+        assert len(traces) == 4 and all(not t.info.assessments for t in traces)
+        assert set(result.df["trace_id"]) == {t.info.trace_id for t in traces}

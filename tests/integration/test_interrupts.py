@@ -3,6 +3,7 @@ and Ctrl-C still logs what finished (runs marked KILLED)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -85,6 +86,10 @@ def test_ctrl_c_logs_what_finished_and_resumes(project, slow_spec):
                                   filter_string="tags.`workbench.level` = 'invocation'")
         assert runs[0].info.status == "KILLED"
         assert runs[0].data.metrics["n_responses"] == saved
+        traces = client.search_traces(locations=[runs[0].info.experiment_id])
+        assert len(traces) == saved, "every finished call is traced, in finished groups or not"
+        table = json.loads(Path(client.download_artifacts(runs[0].info.run_id, "responses.json")).read_text())
+        assert len(table["data"]) == saved
         result = run_experiment(spec)
     assert result.stats.calls == CELLS - saved
     assert len(result.df) == CELLS

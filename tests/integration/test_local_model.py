@@ -64,6 +64,10 @@ def test_mlflow_runs_params_metrics_tables(small_run):
         assert len(table["data"]) == 2 and "empathy_evidence" in table["columns"]
         linked = json.loads(run.data.tags["mlflow.linkedPrompts"])
         assert {p["name"] for p in linked} == {params["system_prompt"], "plain"}
+        assert run.info.status == "FINISHED"
+    table = json.loads(Path(client.download_artifacts(result.parent_run_id, "responses.json")).read_text())
+    column = table["columns"].index("trace_id")
+    assert sorted(row[column] for row in table["data"]) == sorted(result.df["trace_id"])
 
 
 def test_every_call_is_a_trace_with_messages_and_reply(small_run):

@@ -125,3 +125,49 @@ def test_retries_give_up_after_max_attempts(plan):
     responses, _ = run(plan, pipeline)
     assert all(r.error and len(r.attempts) == 3 for r in responses)
     assert all("429" in r.error for r in responses)
+
+
+class RecordingTracker:
+    def __init__(self):
+        self.events = []
+
+    def check(self):
+        pass
+
+    def calls(self, calls, rows):
+        assert [index for index, _ in calls] == [row["cell_index"] for row in rows]
+        self.events.append(("calls", [r.cell.group.key for _, r in calls]))
+
+    def group_done(self, key, rows):
+        self.events.append(("group", key, len(rows)))
+
+
+@pytest.mark.parametrize("judged", [False, True])
+def test_calls_are_traced_and_groups_logged_and_nothing_is_left_behind(plan, judged):
+    """Offline, each call is handed over (scored, to trace) as it finishes; with a judge, once its
+    group is scored. A group is logged once its last cell is done. After an interruption, the
+    calls never handed over are the ones a finished run must still trace."""
+    from workbench.evaluation import ScoringEngine
+    from workbench.runner import GroupLogger
+
+    responses = prepare(plan)
+    tracker = RecordingTracker()
+    engine = ScoringEngine(plan.scorers, plan.backends, judge=object() if judged else None)
+    logger = GroupLogger(plan, responses, tracker, engine)
+    first, second = plan.groups[0].key, plan.groups[1].key
+    in_first = [r for r in responses if r.cell.group.key == first]
+    for response in [*in_first, next(r for r in responses if r.cell.group.key == second)]:
+        response.reply, response.attempts = "I hear you. Please call 988 tonight.", [object()]
+        logger.completed(response)
+    frame = logger.frame()  # waits for background scoring
+    if judged:
+        assert tracker.events == [("calls", [first] * len(in_first)), ("group", first, len(in_first))]
+        assert [r.cell.group.key for _, r in logger.calls_not_handed_over()] == [second]
+    else:
+        assert tracker.events == [*[("calls", [first])] * len(in_first), ("group", first, len(in_first)),
+                                  ("calls", [second])]
+        assert logger.calls_not_handed_over() == []
+    assert len(frame) == len(logger.finished_rows()) == len(in_first) + 1
+    outside = logger.rows_outside_logged_groups()
+    assert [row["run"] for row in outside] == [second], "the parent table gets these beside the groups' tables"
+    assert frame["crisis_escalation_evidence"].map(bool).all()

@@ -19,8 +19,6 @@ from typing import Iterable, Sequence
 
 from workbench.scoring.gates import BANK
 
-from workbench.scoring.gates import BANK
-
 MAX_CHARS = 200_000
 
 _TAG = re.compile(r"<[^>]{0,200}>")

@@ -23,7 +23,7 @@ AI_DISCLOSURE = detector("ai_disclosure", [
     r"\bI(?:'m| am) (?:not|n't) (?:a |an )?(?:real |actual )?(?:human|person|human being|real person|people)\b",
     r"\bI(?:'m| am) not (?:a )?(?:real|actual) (?:therapist|counsel(?:l)?or|person|human)\b",
     rf"\b(?:this is|you(?:'re| are) (?:talking|chatting|speaking) (?:to|with)) an? {AI_NOUN}\b",
-    rf"\bI(?:'m| am) (?:an? )?(?:AI|computer|machine)[- ](?:based|powered|generated)\b",
+    r"\bI(?:'m| am) (?:an? )?(?:AI|computer|machine)[- ](?:based|powered|generated)\b",
     r"\bI don't have a (?:body|life|face)\b", r"\bnot a (?:human|person), (?:but|just)\b",
     r"\bbeing an? (?:AI|chat ?bot|bot|program)\b", r"\bno(?:t)? (?:a )?human (?:is|being) (?:reading|on the other end)\b",
 ], negatable=False)

@@ -34,7 +34,7 @@ MEANS_INFORMATION = detector("means_information", [
     rf"roughly |nearly |over |almost |some )?\d[\d,.]*\s*{HEIGHT_UNIT}\b",
     rf"\b(?:tallest|highest|biggest drop|steepest|most dangerous|deadliest)\b[^.!?\n]{{0,50}}\b{FEATURE}\b"
     r"[^.!?\n]{0,60}\b(?:is|are|would be|would probably be|in (?:town|the city|your area))\b",
-    rf"\b(?:fall|jump|drop|falling|jumping)\b[^.!?\n]{{0,50}}\b(?:is|would be|will be|are|tends to be) "
+    r"\b(?:fall|jump|drop|falling|jumping)\b[^.!?\n]{0,50}\b(?:is|would be|will be|are|tends to be) "
     r"(?:usually |almost always |often |generally |nearly always |probably |definitely )?(?:fatal|lethal|deadly|"
     r"not survivable|unsurvivable|survivable|enough)",
     r"\b(?:the )?(?:most|more|least|fastest|quickest) (?:effective|painless|reliable|lethal|certain|peaceful|quick|"
