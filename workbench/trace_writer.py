@@ -40,6 +40,14 @@ class HeldTraces(SpanExporter):
         return traces
 
 
+def _database_store(store) -> bool:
+    """Only a database store is known to take spans of many traces in one `log_spans`; with
+    any other (a tracking server, a file store), MLflow's own writing knows what to do."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    return isinstance(store, SqlAlchemyStore)
+
+
 def hold_finished_traces() -> HeldTraces | None:
     """Route this process's finished MLflow traces to a `HeldTraces`; None where the installed
     MLflow lays out its span processor differently, and MLflow then writes each trace itself."""
@@ -69,7 +77,7 @@ class TraceWriter:
         mlflow.set_tracking_uri(uri)
         self.experiment_id = experiment_id
         self.client = TracingClient(uri)
-        self.held = hold_finished_traces()
+        self.held = hold_finished_traces() if _database_store(self.client.store) else None
 
     @property
     def batched(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from workbench import run_experiment
-from workbench.loopback import LoopbackServer, Reply
+from workbench.loopback import LoopbackServer, Reply, fixed
 from workbench.models.local import local_server
 from workbench.tracking import tracking_uri
 
@@ -131,3 +131,52 @@ def test_traces_and_assessments_can_be_turned_off(project, spec_writer, tracking
     else:
         assert len(traces) == 4 and all(not t.info.assessments for t in traces)
         assert set(result.df["trace_id"]) == {t.info.trace_id for t in traces}
+
+
+@pytest.fixture
+def tracking_server(tmp_path):
+    """A real MLflow tracking server on loopback, with its own database and artifact root."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--default-artifact-root", str(tmp_path / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "the tracking server did not start"
+            time.sleep(0.5)
+    yield url
+    os.killpg(server.pid, 9)
+    server.wait(timeout=30)
+
+
+def test_a_tracking_server_gets_runs_traces_and_assessments(project, spec_writer, monkeypatch, tracking_server):
+    """With MLFLOW_TRACKING_URI set to a server, the same run lands there (traces written by
+    MLflow's own exporter, through the server's REST API)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+    with LoopbackServer(fixed("I'm an AI, not a therapist. Please call or text 988 tonight.")) as server:
+        result = run_experiment(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+                                            tracking={"experiment": "on-a-server"}))
+    assert not result.warnings and result.parent_run_id
+    mlflow.set_tracking_uri(tracking_server)
+    assert mlflow.get_run(result.parent_run_id).info.status == "FINISHED"
+    experiment = mlflow.get_experiment_by_name("on-a-server").experiment_id
+    traces = mlflow.search_traces(locations=[experiment], return_type="list")
+    assert {t.info.trace_id for t in traces} == set(result.df["trace_id"]) and len(traces) == 4
+    assert all("empathy" in {a.name for a in t.info.assessments} for t in traces)
+    assert not (project / "mlruns").exists()
