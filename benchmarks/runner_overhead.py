@@ -6,7 +6,9 @@ the one-time imports of langchain-openai and openai) and then for repeated runs 
 process (a fresh cache each time, so all 400 calls are made again), with per-call traces and
 assessments on (the default) and off, and the median of the repeated runs. "calls" is the
 phase in which the model calls are made; "everything else" is planning before it and the
-scoring and MLflow logging still to finish after it.
+scoring and MLflow logging still to finish after it. For scale it also times the LangChain
+pipeline alone (the same 400 conversations through the same chains, 20 at a time, with no
+cache, scoring or MLflow): the floor the workbench's own overhead sits on.
 """
 
 from __future__ import annotations
@@ -35,6 +37,31 @@ def spec(base_url: str, traces: bool, name: str) -> dict:
     }
 
 
+def pipeline_alone(spec_path) -> float:
+    import asyncio
+
+    from workbench.plan import build_plan
+    from workbench.responses import prepare
+    from workbench.runner import build_pipelines, pipeline_key, run_sync
+
+    plan = build_plan(spec_path)
+    cells = [r.cell for r in prepare(plan)]
+    pipelines = build_pipelines(plan, prepare(plan))
+
+    async def all_calls():
+        limit = asyncio.Semaphore(20)
+
+        async def one(cell):
+            async with limit:
+                await pipelines[pipeline_key(cell)].respond(cell.conversation(plan.values))
+
+        await asyncio.gather(*(one(cell) for cell in cells))
+
+    started = time.perf_counter()
+    run_sync(all_calls())
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=0.5)
@@ -61,6 +88,7 @@ def main() -> None:
             return seconds
 
         timed(True, "first run in process")
+        print(f"pipeline alone (no cache, scoring or MLflow): {pipeline_alone(root / 'experiments' / 'overhead-1.yaml'):.2f} s")
         for traces in (True, False):
             totals = [timed(traces, f"repeated run {n + 1}") for n in range(args.rounds)]
             print(f"traces {'on ' if traces else 'off'} | median of {args.rounds} repeated runs: "
