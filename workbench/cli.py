@@ -364,8 +364,8 @@ def ui(port: int = typer.Option(5000, help="Port on 127.0.0.1"),
     uri = tracking_uri(root)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
                "--port", str(port)]
-    if artifact_root(uri):
-        command += ["--default-artifact-root", artifact_root(uri)]
+    if artifacts := artifact_root(uri):
+        command += ["--default-artifact-root", artifacts]
     console.print(f"MLflow UI for {uri}\nOpen [bold]http://127.0.0.1:{port}[/bold]  (Ctrl-C to stop)")
     if dry_run:
         console.print(" ".join(command))

@@ -96,15 +96,14 @@ def score_metrics(rows: pd.DataFrame, scorers: list[Scorer]) -> dict[str, float]
     for scorer in present:
         scored = _known(values[scorer.name])
         metrics[f"{scorer.name}_n"] = float(len(scored))
-        metrics[metric_name(scorer)] = float(scored.mean()) if len(scored) else math.nan
+        metrics[metric_name(scorer)] = _mean(scored)
         low, high = bootstrap_ci(scored)
         metrics[f"{metric_name(scorer)}_ci_low"], metrics[f"{metric_name(scorer)}_ci_high"] = low, high
         status = rows.get(f"{scorer.name}_status")
         if status is not None:
             metrics[f"{scorer.name}_unscored_n"] = float(np.isin(status.to_numpy(), ["unscored", "error"]).sum())
         for column in items[scorer.name]:
-            known = _known(values[column])
-            metrics[metric_name(scorer, column[len(scorer.name) + 2:])] = float(known.mean()) if len(known) else math.nan
+            metrics[metric_name(scorer, column[len(scorer.name) + 2:])] = _mean(_known(values[column]))
     metrics["empathy_accountability_gap"] = empathy_accountability_gap(metrics)
     return metrics
 
@@ -122,6 +121,10 @@ def _numeric(rows: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
 
 def _known(values: np.ndarray) -> np.ndarray:
     return values[~np.isnan(values)]
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(values.mean()) if len(values) else math.nan
 
 
 def summarize(frame: pd.DataFrame, scorers: list[Scorer]) -> pd.DataFrame:

@@ -15,6 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Sequence
 
+import mlflow
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+from mlflow.tracing.client import TracingClient
+from mlflow.tracing.trace_manager import InMemoryTraceManager
+from mlflow.tracing.utils import add_size_stats_to_trace_metadata
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 
@@ -25,8 +30,6 @@ class HeldTraces(SpanExporter):
         self.traces: list = []
 
     def export(self, spans: Sequence) -> SpanExportResult:
-        from mlflow.tracing.trace_manager import InMemoryTraceManager
-
         manager = InMemoryTraceManager.get_instance()
         for span in spans:
             if span.parent is None:
@@ -43,8 +46,6 @@ class HeldTraces(SpanExporter):
 def _database_store(store) -> bool:
     """Only a database store is known to take spans of many traces in one `log_spans`; with
     any other (a tracking server, a file store), MLflow's own writing knows what to do."""
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
     return isinstance(store, SqlAlchemyStore)
 
 
@@ -71,9 +72,6 @@ class TraceWriter:
     def __init__(self, uri: str, experiment_id: str):
         """Tracing is process-wide: this sets the process's tracking URI and takes over the
         writing of every trace the process finishes."""
-        import mlflow
-        from mlflow.tracing.client import TracingClient
-
         mlflow.set_tracking_uri(uri)
         self.experiment_id = experiment_id
         self.client = TracingClient(uri)
@@ -85,9 +83,6 @@ class TraceWriter:
 
     def add(self, record: dict[str, Any], run_id: str, assessments: list) -> str:
         """Build the trace for one call; it is written at the next `flush()`. Returns its id."""
-        import mlflow
-        from mlflow.tracing.trace_manager import InMemoryTraceManager
-
         attempts = record["attempts"]
         root = mlflow.start_span_no_context(
             record["name"], span_type="CHAT_MODEL", inputs={"messages": record["messages"]}, tags=record["tags"],
@@ -114,8 +109,6 @@ class TraceWriter:
         """Write the traces built since the last flush: each with its assessments, then all spans."""
         if self.held is None:
             return
-        from mlflow.tracing.utils import add_size_stats_to_trace_metadata
-
         spans = defaultdict(list)
         for trace in self.held.take():
             add_size_stats_to_trace_metadata(trace)
