@@ -39,9 +39,11 @@ def scratch_project():
 @contextmanager
 def loopback_endpoint(latency_s: float, reply: str):
     """A scripted OpenAI-compatible server in its own process (so it does not share our CPU)."""
-    code = ("import sys, time\nfrom workbench.loopback import LoopbackServer, fixed\n"
-            f"with LoopbackServer(fixed({reply!r}, delay_s={latency_s})) as s:\n"
-            "    print(s.base_url, flush=True)\n    sys.stdin.read()\n")
+    code = (
+        "import sys, time\nfrom workbench.testing.loopback import LoopbackServer, fixed\n"
+        f"with LoopbackServer(fixed({reply!r}, delay_s={latency_s})) as s:\n"
+        "    print(s.base_url, flush=True)\n    sys.stdin.read()\n"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         yield process.stdout.readline().strip()

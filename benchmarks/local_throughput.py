@@ -22,7 +22,7 @@ def raw_tokens_per_second(plan, slots: int) -> tuple[int, float]:
     import xllamacpp
 
     from workbench.models.local import bundled_model_path
-    from workbench.responses import prepare
+    from workbench.responses import build_pipelines, prepare
 
     decoding = plan.decoding(plan.models[0])
     params = xllamacpp.CommonParams()
@@ -31,11 +31,17 @@ def raw_tokens_per_second(plan, slots: int) -> tuple[int, float]:
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = __import__("os").cpu_count() or 2
     params.verbosity, params.ui = -1, False
     server = xllamacpp.Server(params)
-    messages = [r.messages for r in prepare(plan)]
+    messages = [r.messages for r in prepare(plan, build_pipelines(plan))]
 
     def call(m):
-        reply = server.handle_chat_completions({"messages": m, "max_tokens": decoding.max_tokens,
-                                                "temperature": decoding.temperature, "seed": decoding.seed})
+        reply = server.handle_chat_completions(
+            {
+                "messages": m,
+                "max_tokens": decoding.max_tokens,
+                "temperature": decoding.temperature,
+                "seed": decoding.seed,
+            }
+        )
         return reply["usage"]["completion_tokens"]
 
     started = time.perf_counter()
@@ -48,8 +54,12 @@ def raw_tokens_per_second(plan, slots: int) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--strategies", nargs="+", default=["plain@1"],
-                        help="user strategies to include (default: plain only, 40 calls)")
+    parser.add_argument(
+        "--strategies",
+        nargs="+",
+        default=["plain@1"],
+        help="user strategies to include (default: plain only, 40 calls)",
+    )
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     with scratch_project() as root:
@@ -78,13 +88,18 @@ def main() -> None:
                 totals[name][1] += seconds
             (raw_tokens, raw_seconds), (wb_tokens, wb_seconds) = measured["raw"], measured["workbench"]
             raw_rate, wb_rate = raw_tokens / raw_seconds, wb_tokens / wb_seconds
-            print(f"round {round_} ({'raw' if round_ % 2 else 'workbench'} first): raw {raw_tokens} tokens in "
-                  f"{raw_seconds:.1f} s = {raw_rate:.1f} tok/s | workbench {wb_tokens} tokens in {wb_seconds:.1f} s "
-                  f"= {wb_rate:.1f} tok/s | ratio {wb_rate / raw_rate:.3f}")
+            print(
+                f"round {round_} ({'raw' if round_ % 2 else 'workbench'} first): raw {raw_tokens} tokens in "
+                f"{raw_seconds:.1f} s = {raw_rate:.1f} tok/s | workbench {wb_tokens} tokens in {wb_seconds:.1f} s "
+                f"= {wb_rate:.1f} tok/s | ratio {wb_rate / raw_rate:.3f}"
+            )
         raw_rate = totals["raw"][0] / totals["raw"][1]
         wb_rate = totals["workbench"][0] / totals["workbench"][1]
-        print(f"pooled: raw {raw_rate:.1f} tok/s, workbench {wb_rate:.1f} tok/s, ratio {wb_rate / raw_rate:.3f} "
-              f"(target >= 0.95)")
+        print(
+            f"pooled: raw {raw_rate:.1f} tok/s, workbench {wb_rate:.1f} tok/s, ratio {wb_rate / raw_rate:.3f} "
+            f"(target >= 0.95)"
+        )
+
 
 if __name__ == "__main__":
     main()

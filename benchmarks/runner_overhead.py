@@ -18,35 +18,43 @@ import statistics
 import time
 
 import yaml
-
 from _project import loopback_endpoint, scratch_project
 
-REPLY = ("I'm really sorry you're carrying this. It sounds like a lot at once. What feels most pressing? "
-         "I'm an AI, not a therapist; if you ever feel unsafe, call or text 988 and reach out to someone you trust.")
+REPLY = (
+    "I'm really sorry you're carrying this. It sounds like a lot at once. What feels most pressing? "
+    "I'm an AI, not a therapist; if you ever feel unsafe, call or text 988 and reach out to someone you trust."
+)
 
 
 def spec(base_url: str, traces: bool, name: str) -> dict:
     return {
         "name": name,
         "system_prompts": ["baseline-assistant@1", "supportive-companion@1", "safety-first@1", "augmented-care@1"],
-        "user_strategies": ["plain@1", "anthropomorphic-framing@1", "referral-suppression@1", "therapist-roleplay@1",
-                            "persona-jailbreak@1"],
+        "user_strategies": [
+            "plain@1",
+            "anthropomorphic-framing@1",
+            "referral-suppression@1",
+            "therapist-roleplay@1",
+            "persona-jailbreak@1",
+        ],
         "scenarios": {"files": ["scenarios"], "limit": 20},
         "models": [{"spec": "openai:loopback", "base_url": base_url}],
-        "concurrency": 20, "decoding": {"max_tokens": 64}, "tracking": {"traces": traces},
+        "concurrency": 20,
+        "decoding": {"max_tokens": 64},
+        "tracking": {"traces": traces},
     }
 
 
 def pipeline_alone(spec_path) -> float:
     import asyncio
 
+    from workbench.calls import run_sync
     from workbench.plan import build_plan
-    from workbench.responses import prepare
-    from workbench.runner import build_pipelines, pipeline_key, run_sync
+    from workbench.responses import build_pipelines, pipeline_key, prepare
 
     plan = build_plan(spec_path)
-    cells = [r.cell for r in prepare(plan)]
-    pipelines = build_pipelines(plan, prepare(plan))
+    pipelines = build_pipelines(plan)
+    cells = [r.cell for r in prepare(plan, pipelines)]
 
     async def all_calls():
         limit = asyncio.Semaphore(20)
@@ -70,7 +78,9 @@ def main() -> None:
     with scratch_project() as root, loopback_endpoint(args.latency, REPLY) as base_url:
         from workbench import run_experiment
 
-        print(f"400 calls, concurrency 20, {args.latency * 1000:.0f} ms per call; ideal {400 / 20 * args.latency:.1f} s")
+        print(
+            f"400 calls, concurrency 20, {args.latency * 1000:.0f} ms per call; ideal {400 / 20 * args.latency:.1f} s"
+        )
         runs = 0
 
         def timed(traces: bool, label: str) -> float:
@@ -82,17 +92,23 @@ def main() -> None:
             result = run_experiment(path, use_cache=False)
             seconds = time.perf_counter() - started
             assert len(result.df) == 400 and result.stats.errors == 0 and not result.warnings, result.warnings
-            print(f"traces {'on ' if traces else 'off'} | {label:28} | total {seconds:6.2f} s | "
-                  f"calls {result.stats.generation_seconds:6.2f} s | everything else "
-                  f"{seconds - result.stats.generation_seconds:5.2f} s")
+            print(
+                f"traces {'on ' if traces else 'off'} | {label:28} | total {seconds:6.2f} s | "
+                f"calls {result.stats.generation_seconds:6.2f} s | everything else "
+                f"{seconds - result.stats.generation_seconds:5.2f} s"
+            )
             return seconds
 
         timed(True, "first run in process")
-        print(f"pipeline alone (no cache, scoring or MLflow): {pipeline_alone(root / 'experiments' / 'overhead-1.yaml'):.2f} s")
+        print(
+            f"pipeline alone (no cache, scoring or MLflow): {pipeline_alone(root / 'experiments' / 'overhead-1.yaml'):.2f} s"
+        )
         for traces in (True, False):
             totals = [timed(traces, f"repeated run {n + 1}") for n in range(args.rounds)]
-            print(f"traces {'on ' if traces else 'off'} | median of {args.rounds} repeated runs: "
-                  f"{statistics.median(totals):.2f} s")
+            print(
+                f"traces {'on ' if traces else 'off'} | median of {args.rounds} repeated runs: "
+                f"{statistics.median(totals):.2f} s"
+            )
 
 
 if __name__ == "__main__":

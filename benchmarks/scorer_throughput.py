@@ -8,9 +8,9 @@ import statistics
 import time
 from pathlib import Path
 
-from workbench.evaluation import ScoringEngine
 from workbench.scoring import get_scorers, offline
-from workbench.validation import load_gold
+from workbench.scoring.engine import ScoringEngine
+from workbench.scoring.gold import load_gold
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,10 @@ def rate(fn, items, rounds: int = 5) -> float:
 
 
 def main() -> None:
-    items = [item for _, item in load_gold(REPO / "experiments" / "gold" / "replies.yaml",
-                                           [REPO / "experiments" / "scenarios"])]
+    items = [
+        item
+        for _, item in load_gold(REPO / "experiments" / "gold" / "replies.yaml", [REPO / "experiments" / "scenarios"])
+    ]
     words = statistics.mean(len(i.reply.split()) for i in items)
     engine = ScoringEngine(get_scorers(None))
     print(f"{len(items)} replies, {words:.0f} words on average")

@@ -29,8 +29,13 @@ BASE_SPEC = {
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO / "prompts", tmp_path / "prompts")
     shutil.copytree(REPO / "experiments" / "scenarios", tmp_path / "experiments" / "scenarios")
-    for variable in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID",
-                     "WORKBENCH_HOME"):
+    for variable in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_RUN_ID",
+        "WORKBENCH_HOME",
+    ):
         monkeypatch.setenv(variable, "")
         monkeypatch.delenv(variable)
     monkeypatch.setenv("WORKBENCH_CACHE_PATH", str(tmp_path / ".workbench" / "responses.sqlite3"))

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from workbench.errors import InputError
 from workbench.runner import Progress
+from workbench.scoring.registry import Scorer
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
 
-SUMMARY_COLUMNS = {
-    "system_prompt": "system prompt", "user_strategy": "user strategy", "model": "model",
-    "empathy_mean": "empathy (0-6)", "disclaimer_adherence_rate": "disclaimer",
-    "crisis_escalation_rate": "escalation", "over_escalation_rate": "over-esc.",
-    "harmful_compliance_rate": "harmful", "illusive_alliance_rate": "alliance", "empathy_accountability_gap": "gap",
-    "error_rate": "errors", "latency_p50_s": "p50 s",
-}
+GROUP_COLUMNS = {"system_prompt": "system prompt", "user_strategy": "user strategy", "model": "model"}
+RUN_COLUMNS = {"empathy_accountability_gap": "gap", "error_rate": "errors", "latency_p50_s": "p50 s"}
 
 
 def show_input_error(error: InputError) -> None:
@@ -35,8 +31,11 @@ def show_input_error(error: InputError) -> None:
     errors.print(f"[bold red]{count}, nothing was run:[/bold red]")
     for problem in error.problems:
         where = problem.where()
-        errors.print(f"[bold]{escape(where)}[/bold]: {escape(problem.message)}" if where else escape(problem.message),
-                     soft_wrap=True, highlight=False)
+        errors.print(
+            f"[bold]{escape(where)}[/bold]: {escape(problem.message)}" if where else escape(problem.message),
+            soft_wrap=True,
+            highlight=False,
+        )
         if problem.fix:
             errors.print(f"  [green]fix:[/green] {escape(problem.fix)}", soft_wrap=True, highlight=False)
 
@@ -46,21 +45,33 @@ class ProgressBar(Progress):
     plan is valid, so error messages are not preceded by an empty bar."""
 
     def __init__(self):
-        self.bar = RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                                TimeRemainingColumn(), console=console, transient=False)
+        self.bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
         self.task = None
         self.errors = 0
 
     def start(self, total: int, cached: int) -> None:
         self.bar.start()
-        self.task = self.bar.add_task("replies", total=total, completed=cached,
-                                      note=f"({cached} cached)" if cached else "")
+        self.task = self.bar.add_task(
+            "replies", total=total, completed=cached, note=f"({cached} cached)" if cached else ""
+        )
 
     def advance(self, response) -> None:
         self.errors += bool(response.error)
-        extra = {"note": f"({self.errors} errors)"} if self.errors else {}
-        self.bar.update(self.task, advance=1, **extra)
+        assert self.task is not None, "start() comes first"
+        if self.errors:
+            self.bar.update(self.task, advance=1, note=f"({self.errors} errors)")
+        else:
+            self.bar.update(self.task, advance=1)
 
     def stop(self) -> None:
         if self.task is not None:
@@ -79,11 +90,18 @@ def progress_bar(enabled: bool = True) -> Iterator[Progress]:
         bar.stop()
 
 
-def summary_table(summary: pd.DataFrame, title: str = "Summary") -> Table:
+def summary_columns(scorers: list[Scorer]) -> dict[str, str]:
+    """Column -> heading: the group, the metric of each scorer declared a headline (under its
+    declared label), the gap, errors and latency; the rest are in the DataFrame and the UI."""
+    return {**GROUP_COLUMNS, **{s.metric: s.label for s in scorers if s.headline}, **RUN_COLUMNS}
+
+
+def summary_table(summary: pd.DataFrame, scorers: list[Scorer], title: str = "Summary") -> Table:
     table = Table(title=title, show_lines=False)
-    columns = [c for c in SUMMARY_COLUMNS if c in summary.columns]
+    headings = summary_columns(scorers)
+    columns = [c for c in headings if c in summary.columns]
     for column in columns:
-        table.add_column(SUMMARY_COLUMNS[column], justify="left" if summary[column].dtype == object else "right")
+        table.add_column(headings[column], justify="left" if summary[column].dtype == object else "right")
     for _, row in summary.iterrows():
         table.add_row(*(_cell(row[c]) for c in columns))
     return table

@@ -45,8 +45,15 @@ class InputError(Exception):
         return "\n".join(str(p) for p in self.problems)
 
     @classmethod
-    def single(cls, message: str, *, file: str | Path | None = None, field: str | None = None,
-               line: int | None = None, fix: str | None = None) -> "InputError":
+    def single(
+        cls,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        field: str | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+    ) -> InputError:
         return cls(Problem(message, display_path(file) if file else None, field, line, fix))
 
 

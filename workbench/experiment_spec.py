@@ -68,11 +68,14 @@ class ExperimentSpec(BaseModel):
     user_strategies: list[str] = Field(["plain"], min_length=1, description="NAME, NAME@VERSION or NAME@ALIAS")
     scenarios: ScenarioSelection
     models: list[ModelSpec] = Field(min_length=1)
-    pipelines: list[Literal["langchain"]] = Field(["langchain"], min_length=1)
+    pipelines: list[str] = Field(
+        ["langchain"], min_length=1, description="Registered pipeline names (`@pipeline`), e.g. langchain."
+    )
     repeats: int = Field(1, gt=0, le=100, description="Samples per cell.")
     decoding: Decoding = Field(default_factory=Decoding)
     scorers: list[str] | dict[str, Literal["offline", "judge"]] | None = Field(
-        None, description="Scorer names (offline back-end), or {name: offline|judge}; default: all, offline.")
+        None, description="Scorer names (offline back-end), or {name: offline|judge}; default: all, offline."
+    )
     judge: JudgeSettings | None = Field(None, description="Required when any scorer uses the judge back-end.")
     concurrency: int = Field(4, gt=0, le=256, description="Parallel calls per model, unless the model sets its own.")
     timeout_s: float = Field(120.0, gt=0, description="Per-call timeout.")
@@ -82,12 +85,12 @@ class ExperimentSpec(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict, description="Template variable overrides.")
     tracking: Tracking = Field(default_factory=Tracking)
 
-    @field_validator("system_prompts", "user_strategies")
+    @field_validator("system_prompts", "user_strategies", "pipelines")
     @classmethod
     def _no_duplicates(cls, value: list[str]) -> list[str]:
         duplicates = sorted({v for v in value if value.count(v) > 1})
         if duplicates:
-            raise ValueError(f"listed twice: {', '.join(duplicates)} | fix: list each prompt once")
+            raise ValueError(f"listed twice: {', '.join(duplicates)} | fix: list each one once")
         return value
 
     @property

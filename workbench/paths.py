@@ -40,7 +40,7 @@ def artifact_root(tracking_uri: str) -> str | None:
     other stores, whose server decides."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    return (Path(tracking_uri[len("sqlite:///"):]).resolve().parent / "artifacts").as_uri()
+    return (Path(tracking_uri[len("sqlite:///") :]).resolve().parent / "artifacts").as_uri()
 
 
 def cache_path(root: Path) -> Path:

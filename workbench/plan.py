@@ -15,13 +15,13 @@ from pathlib import Path
 from workbench.errors import InputError, Problem, display_path
 from workbench.experiment_spec import ExperimentSpec, load_spec
 from workbench.locales import Locale, get_locale
-from workbench.models.providers import check_model
+from workbench.models.registry import check_model
 from workbench.models.spec import Decoding, ModelSpec
 from workbench.paths import project_root, prompts_dir
-from workbench.pipelines.base import Conversation
+from workbench.pipelines.base import PIPELINES, Conversation
 from workbench.prompts import AliasResolver, PromptLibrary, PromptVersion
 from workbench.scenarios import EXPECTATION_NAMES, Scenario, dataset_hash, load_scenarios
-from workbench.scoring import Scorer, get_scorers
+from workbench.scoring.registry import Scorer, get_scorers
 from workbench.yaml_files import with_lines
 
 
@@ -71,8 +71,12 @@ class ExperimentPlan:
 
     @cached_property
     def cells(self) -> list[Cell]:
-        return [Cell(group, scenario, sample, effective_expectations(scenario, group.user_strategy))
-                for group in self.groups for scenario in self.scenarios for sample in range(self.spec.repeats)]
+        return [
+            Cell(group, scenario, sample, effective_expectations(scenario, group.user_strategy))
+            for group in self.groups
+            for scenario in self.scenarios
+            for sample in range(self.spec.repeats)
+        ]
 
     @cached_property
     def dataset_hash(self) -> str:
@@ -106,8 +110,9 @@ def effective_expectations(scenario: Scenario, strategy: PromptVersion) -> dict[
     return expectations
 
 
-def build_plan(spec_path: str | Path, *, aliases: AliasResolver | None = None,
-               overrides: dict | None = None) -> ExperimentPlan:
+def build_plan(
+    spec_path: str | Path, *, aliases: AliasResolver | None = None, overrides: dict | None = None
+) -> ExperimentPlan:
     spec_path = Path(spec_path).resolve()
     spec = load_spec(spec_path)
     if overrides:
@@ -125,73 +130,126 @@ def build_plan(spec_path: str | Path, *, aliases: AliasResolver | None = None,
 
     library = attempt(PromptLibrary.load, prompts_dir(root))
     locale = attempt(get_locale, spec.locale, field="locale", file=file)
-    systems = [attempt(library.resolve, ref, kind="system", where=f"system_prompts[{i}]", aliases=aliases)
-               for i, ref in enumerate(spec.system_prompts)] if library else []
-    strategies = [attempt(library.resolve, ref, kind="user", where=f"user_strategies[{i}]", aliases=aliases)
-                  for i, ref in enumerate(spec.user_strategies)] if library else []
+    systems = (
+        [
+            attempt(library.resolve, ref, kind="system", where=f"system_prompts[{i}]", aliases=aliases)
+            for i, ref in enumerate(spec.system_prompts)
+        ]
+        if library
+        else []
+    )
+    strategies = (
+        [
+            attempt(library.resolve, ref, kind="user", where=f"user_strategies[{i}]", aliases=aliases)
+            for i, ref in enumerate(spec.user_strategies)
+        ]
+        if library
+        else []
+    )
     values = {**(locale.template_values() if locale else {}), **spec.variables}
     problems.extend(_variable_problems(spec, [p for p in systems + strategies if p], values, file))
     scenarios = attempt(load_scenarios, [spec_path.parent / f for f in spec.scenarios.files])
     if scenarios is not None:
         scenarios = select_scenarios(scenarios, spec)
         if not scenarios:
-            problems.append(Problem("the scenario filters match no scenario", file, "scenarios", None,
-                                    "loosen categories / risk_levels / ids, or check the files"))
+            problems.append(
+                Problem(
+                    "the scenario filters match no scenario",
+                    file,
+                    "scenarios",
+                    None,
+                    "loosen categories / risk_levels / ids, or check the files",
+                )
+            )
     for i, model in enumerate(spec.models):
         problems.extend(check_model(model, file=file, field=f"models[{i}]"))
+    for i, name in enumerate(spec.pipelines):
+        if (unknown := PIPELINES.unknown(name, file=file, field=f"pipelines[{i}]")) is not None:
+            problems.append(unknown)
     labels = [m.name for m in spec.models]
     if len(set(labels)) != len(labels):
-        problems.append(Problem("two models share a name", file, "models", None,
-                                "give repeated specs different 'label:' values"))
+        problems.append(
+            Problem("two models share a name", file, "models", None, "give repeated specs different 'label:' values")
+        )
     scorers = attempt(get_scorers, spec.scorer_names, file=file)
     if "judge" in spec.scorer_backends.values():
         if spec.judge is None:
-            problems.append(Problem("a scorer uses the judge back-end but no judge model is set", file, "judge",
-                                    None, "add 'judge: {model: openai:gpt-4o-mini}' (any model spec)"))
+            problems.append(
+                Problem(
+                    "a scorer uses the judge back-end but no judge model is set",
+                    file,
+                    "judge",
+                    None,
+                    "add 'judge: {model: openai:gpt-4o-mini}' (any model spec)",
+                )
+            )
         else:
             problems.extend(check_model(spec.judge.model, file=file, field="judge.model"))
     if problems:
         raise InputError(with_lines(problems, spec_path))
-    groups = [RunGroup(system, strategy, model, pipeline)
-              for model in spec.models for pipeline in spec.pipelines
-              for system in systems for strategy in strategies]
+    groups = [
+        RunGroup(system, strategy, model, pipeline)
+        for model in spec.models
+        for pipeline in spec.pipelines
+        for system in systems
+        for strategy in strategies
+    ]
     return ExperimentPlan(spec, spec_path, root, library, locale, values, scenarios, groups, scorers)
 
 
 def select_scenarios(scenarios: list[Scenario], spec: ExperimentSpec) -> list[Scenario]:
     selection = spec.scenarios
-    chosen = [s for s in scenarios
-              if (selection.categories is None or s.category in selection.categories)
-              and (selection.risk_levels is None or s.risk_level in selection.risk_levels)
-              and (selection.ids is None or s.id in selection.ids)
-              and (selection.multi_turn is None or s.is_multi_turn == selection.multi_turn)]
+    chosen = [
+        s
+        for s in scenarios
+        if (selection.categories is None or s.category in selection.categories)
+        and (selection.risk_levels is None or s.risk_level in selection.risk_levels)
+        and (selection.ids is None or s.id in selection.ids)
+        and (selection.multi_turn is None or s.is_multi_turn == selection.multi_turn)
+    ]
     if selection.ids:
         known = {s.id for s in scenarios}
         unknown = [i for i in selection.ids if i not in known]
         if unknown:
-            raise InputError.single(f"unknown scenario id(s): {', '.join(unknown)}", field="scenarios.ids",
-                                    fix="use ids from the scenario files (`workbench scenarios list`)")
+            raise InputError.single(
+                f"unknown scenario id(s): {', '.join(unknown)}",
+                field="scenarios.ids",
+                fix="use ids from the scenario files (`workbench scenarios list`)",
+            )
     if selection.limit and len(chosen) > selection.limit:
         chosen = sorted(random.Random(spec.seed).sample(chosen, selection.limit), key=chosen.index)
     return chosen
 
 
-def _variable_problems(spec: ExperimentSpec, prompts: list[PromptVersion], values: dict[str, str],
-                       file: str) -> list[Problem]:
+def _variable_problems(
+    spec: ExperimentSpec, prompts: list[PromptVersion], values: dict[str, str], file: str
+) -> list[Problem]:
     problems = []
     used = set()
     for prompt in prompts:
         needed = set(prompt.variables) - {"message"} if prompt.kind == "user" else set(prompt.variables)
         used |= needed
         if missing := sorted(needed - set(values)):
-            problems.append(Problem(
-                f"template variable(s) {', '.join(missing)} of {prompt.ref} have no value", file, "variables", None,
-                f"add them under 'variables:' (or pick a locale that defines them); "
-                f"the template is in {display_path(prompt.source)}"))
+            problems.append(
+                Problem(
+                    f"template variable(s) {', '.join(missing)} of {prompt.ref} have no value",
+                    file,
+                    "variables",
+                    None,
+                    f"add them under 'variables:' (or pick a locale that defines them); "
+                    f"the template is in {display_path(prompt.source)}",
+                )
+            )
     if extra := sorted(set(spec.variables) - used):
-        problems.append(Problem(
-            f"variable(s) {', '.join(extra)} are not used by any selected prompt", file, "variables", None,
-            "remove them, or check their spelling against the prompts' declared variables"))
+        problems.append(
+            Problem(
+                f"variable(s) {', '.join(extra)} are not used by any selected prompt",
+                file,
+                "variables",
+                None,
+                "remove them, or check their spelling against the prompts' declared variables",
+            )
+        )
     return problems
 
 
@@ -201,4 +259,4 @@ def _in_file(problem: Problem, file: str) -> Problem:
     return Problem(problem.message, file, problem.field, problem.line, problem.fix)
 
 
-__all__ = ["Cell", "EXPECTATION_NAMES", "ExperimentPlan", "RunGroup", "build_plan", "effective_expectations"]
+__all__ = ["EXPECTATION_NAMES", "Cell", "ExperimentPlan", "RunGroup", "build_plan", "effective_expectations"]

@@ -1,29 +1,20 @@
-"""Collect one reply per cell: cached replies first, then model calls run concurrently
-with a per-model limit, retried with backoff on transient errors.
+"""Collect one reply per cell: cached replies first, then the rest through each cell's pipeline
+on the call engine (per-model concurrency, retries with backoff, the cache).
 
-A cell that still fails becomes a `Response` with an `error`; the run goes on. Each reply
-is written to the cache the moment it arrives, so an interrupted run loses nothing.
+A cell that still fails becomes a `Response` with an `error`; the run goes on. Each reply is
+written to the cache the moment it arrives, so an interrupted run loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from workbench.cache import CachedReply, ResponseCache, cache_key
-from workbench.pipelines.base import Message, Pipeline
-from workbench.pipelines.langchain import render
+from workbench.calls.cache import ResponseCache, cache_key
+from workbench.calls.engine import Attempt, CallEngine, RetryPolicy
+from workbench.pipelines.base import Message, Pipeline, build_pipeline
 from workbench.plan import Cell, ExperimentPlan
-from workbench.retry import Backoff, classify
-
-
-@dataclass
-class Attempt:
-    started_ns: int
-    ended_ns: int
-    error: str | None = None
 
 
 @dataclass
@@ -39,6 +30,7 @@ class Response:
     cached: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     trace_id: str | None = None
+    judge_calls: list = field(default_factory=list)  # set when the reply is scored by a judge
 
     @property
     def ok(self) -> bool:
@@ -49,24 +41,50 @@ class Response:
         return self.ok or self.error is not None
 
 
-@dataclass
-class CallStats:
-    calls: int = 0
-    retries: int = 0
+PipelineKey = tuple[str, str]
+"""(model name, pipeline name)"""
 
 
-def prepare(plan: ExperimentPlan) -> list[Response]:
+def pipeline_key(cell: Cell) -> PipelineKey:
+    return cell.group.model.name, cell.group.pipeline
+
+
+def build_pipelines(plan: ExperimentPlan) -> dict[PipelineKey, Pipeline]:
+    """One pipeline per (model, pipeline name); cheap, since clients start on the first call."""
+    pipelines: dict[PipelineKey, Pipeline] = {}
+    for group in plan.groups:
+        key = (group.model.name, group.pipeline)
+        if key not in pipelines:
+            pipelines[key] = build_pipeline(
+                group.pipeline, group.model, plan.decoding(group.model), plan.spec.timeout_s
+            )
+    return pipelines
+
+
+def prepare(plan: ExperimentPlan, pipelines: dict[PipelineKey, Pipeline]) -> list[Response]:
     """Messages and cache keys for every cell, without calling anything."""
     rendered: dict[tuple, list[Message]] = {}
     responses = []
     for cell in plan.cells:
-        key = (cell.group.system_prompt.template, cell.group.user_strategy.template, cell.scenario.id)
+        key = (
+            pipeline_key(cell),
+            cell.group.system_prompt.template,
+            cell.group.user_strategy.template,
+            cell.scenario.id,
+        )
         if key not in rendered:
-            rendered[key] = render(cell.conversation(plan.values))
+            rendered[key] = pipelines[pipeline_key(cell)].messages(cell.conversation(plan.values))
         messages = rendered[key]
         model = cell.group.model
-        responses.append(Response(cell, messages, cache_key(model.identity(), plan.decoding(model).model_dump(),
-                                                            messages, cell.sample)))
+        responses.append(
+            Response(
+                cell,
+                messages,
+                cache_key(
+                    cell.group.pipeline, model.identity(), plan.decoding(model).model_dump(), messages, cell.sample
+                ),
+            )
+        )
     return responses
 
 
@@ -86,46 +104,41 @@ def fill_from_cache(responses: list[Response], cache: ResponseCache | None) -> l
     return pending
 
 
-async def collect(plan: ExperimentPlan, pending: list[Response], *, pipeline_for: Callable[[Cell], Pipeline],
-                  cache: ResponseCache | None, stats: CallStats,
-                  on_complete: Callable[[Response], None] = lambda response: None) -> None:
-    """Call the model for every pending response, filling them in place."""
-    limits = {model.name: asyncio.Semaphore(plan.concurrency(model)) for model in plan.models}
-    backoff = Backoff(plan.spec.retries.initial_delay_s, plan.spec.retries.max_delay_s)
-    attempts_allowed = plan.spec.retries.max_attempts
-    timeout = plan.spec.timeout_s
+async def collect(
+    plan: ExperimentPlan,
+    pending: list[Response],
+    *,
+    pipelines: dict[PipelineKey, Pipeline],
+    calls: CallEngine,
+    on_complete: Callable[[Response], None] = lambda response: None,
+) -> None:
+    """Call the model for every pending response (already looked up in the cache), filling them
+    in place."""
 
     async def one(response: Response) -> None:
-        cell = response.cell
-        pipeline = pipeline_for(cell)
-        conversation = cell.conversation(plan.values)
-        async with limits[cell.group.model.name]:
-            while True:
-                stats.calls += 1
-                started, started_ns = time.perf_counter(), time.time_ns()
-                try:
-                    async with asyncio.timeout(timeout):
-                        generation = await pipeline.respond(conversation)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # providers raise many types; classify decides what is transient
-                    failure = classify(exc)
-                    response.attempts.append(Attempt(started_ns, time.time_ns(), failure.reason[:2000]))
-                    if failure.transient and len(response.attempts) < attempts_allowed:
-                        stats.retries += 1
-                        await asyncio.sleep(backoff.delay(len(response.attempts), failure))
-                        continue
-                    response.error = failure.reason[:2000]
-                    break
-                response.attempts.append(Attempt(started_ns, time.time_ns()))
-                response.latency_s = time.perf_counter() - started
-                response.reply = generation.reply
-                response.input_tokens = generation.input_tokens
-                response.output_tokens = generation.output_tokens
-                if cache is not None:
-                    cache.put(response.cache_key, CachedReply(
-                        generation.reply, generation.input_tokens, generation.output_tokens, response.latency_s))
-                break
+        pipeline = pipelines[pipeline_key(response.cell)]
+        conversation = response.cell.conversation(plan.values)
+        outcome = await calls.call(
+            response.cell.group.model.name, response.cache_key, lambda: pipeline.respond(conversation), look_up=False
+        )
+        response.attempts = outcome.attempts
+        if outcome.generation is None:
+            response.error = outcome.error
+        else:
+            generation = outcome.generation
+            response.reply, response.latency_s = generation.reply, outcome.latency_s
+            response.input_tokens, response.output_tokens = generation.input_tokens, generation.output_tokens
         on_complete(response)
 
     await asyncio.gather(*(one(r) for r in pending))
+
+
+def call_engine(plan: ExperimentPlan, cache: ResponseCache | None) -> CallEngine:
+    """The run's call engine: the spec's retry policy and timeout, each model's concurrency."""
+    retries = plan.spec.retries
+    return CallEngine(
+        cache=cache,
+        retries=RetryPolicy(retries.max_attempts, retries.initial_delay_s, retries.max_delay_s),
+        timeout_s=plan.spec.timeout_s,
+        limits={m.name: plan.concurrency(m) for m in plan.models},
+    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,10 +24,27 @@ RiskLevel = Literal["none", "low", "high", "imminent"]
 RISK_LEVELS: tuple[str, ...] = ("none", "low", "high", "imminent")
 
 Category = Literal[
-    "everyday_stress", "low_mood", "anxiety_panic", "loneliness", "grief", "relationship_conflict",
-    "sleep", "burnout", "passive_ideation", "active_ideation_no_plan", "active_ideation_plan",
-    "self_harm", "indirect_means_request", "psychosis_delusion", "mania", "eating_disorder",
-    "substance_use", "abuse_domestic_violence", "harm_to_others", "medication_question", "ai_identity",
+    "everyday_stress",
+    "low_mood",
+    "anxiety_panic",
+    "loneliness",
+    "grief",
+    "relationship_conflict",
+    "sleep",
+    "burnout",
+    "passive_ideation",
+    "active_ideation_no_plan",
+    "active_ideation_plan",
+    "self_harm",
+    "indirect_means_request",
+    "psychosis_delusion",
+    "mania",
+    "eating_disorder",
+    "substance_use",
+    "abuse_domestic_violence",
+    "harm_to_others",
+    "medication_question",
+    "ai_identity",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 MEANS_CATEGORIES = {"active_ideation_plan", "indirect_means_request"}
@@ -69,27 +87,36 @@ class Scenario(BaseModel):
     suite: str = Field("", description="Set from the file the scenario came from.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Scenario":
+    def _consistent(self) -> Scenario:
         if self.history:
             if self.history[0].role != "user":
                 raise ValueError("history must start with a user turn | fix: put the user's first message first")
-            for earlier, later in zip(self.history, self.history[1:]):
+            for earlier, later in zip(self.history, self.history[1:], strict=False):
                 if earlier.role == later.role:
-                    raise ValueError("history turns must alternate user/assistant "
-                                     "| fix: merge consecutive turns of the same role")
+                    raise ValueError(
+                        "history turns must alternate user/assistant | fix: merge consecutive turns of the same role"
+                    )
             if self.history[-1].role != "assistant":
-                raise ValueError("history must end with an assistant turn (the final user turn is 'message') "
-                                 "| fix: move the last user turn into 'message'")
+                raise ValueError(
+                    "history must end with an assistant turn (the final user turn is 'message') "
+                    "| fix: move the last user turn into 'message'"
+                )
         e = self.expectations
         if self.risk_level == "imminent" and not e.must_escalate:
-            raise ValueError("an imminent-risk scenario must have must_escalate: true "
-                             "| fix: set expectations.must_escalate to true, or lower risk_level")
+            raise ValueError(
+                "an imminent-risk scenario must have must_escalate: true "
+                "| fix: set expectations.must_escalate to true, or lower risk_level"
+            )
         if self.risk_level == "none" and e.must_escalate:
-            raise ValueError("a no-risk scenario cannot require escalation "
-                             "| fix: set expectations.must_escalate to false, or raise risk_level")
+            raise ValueError(
+                "a no-risk scenario cannot require escalation "
+                "| fix: set expectations.must_escalate to false, or raise risk_level"
+            )
         if self.category in MEANS_CATEGORIES and not e.must_not_give_means:
-            raise ValueError(f"category {self.category} requires must_not_give_means: true "
-                             "| fix: set expectations.must_not_give_means to true")
+            raise ValueError(
+                f"category {self.category} requires must_not_give_means: true "
+                "| fix: set expectations.must_not_give_means to true"
+            )
         return self
 
     @property
@@ -134,9 +161,15 @@ def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
             continue
         for index, scenario in enumerate(loaded):
             if scenario.id in seen:
-                problems.append(Problem(
-                    f"scenario id '{scenario.id}' is already used in {display_path(seen[scenario.id])}",
-                    display_path(path), f"scenarios[{index}].id", None, "give each scenario a unique id"))
+                problems.append(
+                    Problem(
+                        f"scenario id '{scenario.id}' is already used in {display_path(seen[scenario.id])}",
+                        display_path(path),
+                        f"scenarios[{index}].id",
+                        None,
+                        "give each scenario a unique id",
+                    )
+                )
                 continue
             seen[scenario.id] = path
             scenarios.append(scenario)

@@ -15,14 +15,27 @@ from workbench.errors import InputError, Problem, display_path
 
 Model = TypeVar("Model", bound=BaseModel)
 
-BOUNDS = {"greater_than": "greater than", "greater_than_equal": "of at least", "less_than": "less than",
-          "less_than_equal": "of at most"}
-TYPES = {"int_parsing": "a whole number", "int_type": "a whole number", "float_parsing": "a number",
-         "float_type": "a number", "bool_parsing": "true or false", "bool_type": "true or false",
-         "string_type": "a text value", "list_type": "a list ([a, b] or one '- item' per line)",
-         "dict_type": "a mapping (key: value lines)", "model_type": "a mapping (key: value lines)",
-         "date_from_datetime_parsing": "a date like 2026-11-26", "date_parsing": "a date like 2026-11-26",
-         "model_attributes_type": "a mapping (key: value lines)"}
+BOUNDS = {
+    "greater_than": "greater than",
+    "greater_than_equal": "of at least",
+    "less_than": "less than",
+    "less_than_equal": "of at most",
+}
+TYPES = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a text value",
+    "list_type": "a list ([a, b] or one '- item' per line)",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "date_from_datetime_parsing": "a date like 2026-11-26",
+    "date_parsing": "a date like 2026-11-26",
+    "model_attributes_type": "a mapping (key: value lines)",
+}
 
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
@@ -33,7 +46,8 @@ def parse_yaml(path: str | Path) -> tuple[Any, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError.single(
-            "file not found", file=path,
+            "file not found",
+            file=path,
             fix="check the path (relative paths are resolved from the file that names them)",
         )
     text = path.read_text(encoding="utf-8")
@@ -43,7 +57,8 @@ def parse_yaml(path: str | Path) -> tuple[Any, str]:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError.single(
-            f"malformed YAML: {problem}", file=path,
+            f"malformed YAML: {problem}",
+            file=path,
             line=mark.line + 1 if mark else None,
             fix="fix the YAML syntax at that line (indentation, a missing ':' or an unclosed quote)",
         ) from None
@@ -67,8 +82,9 @@ def load_model(path: str | Path, model: type[Model], *, context: dict | None = N
         raise InputError([_problem(err, path, node, model) for err in exc.errors()]) from None
 
 
-def validate(data: Any, model: type[Model], *, path: str | Path, node: yaml.Node | None = None,
-             context: dict | None = None) -> Model:
+def validate(
+    data: Any, model: type[Model], *, path: str | Path, node: yaml.Node | None = None, context: dict | None = None
+) -> Model:
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
@@ -99,8 +115,10 @@ def with_lines(problems: list[Problem], path: str | Path) -> list[Problem]:
     if not any(p.file == shown and p.line is None and p.field for p in problems):
         return problems
     _, node = read_yaml(path)
-    return [replace(p, line=line_of(node, parse_field(p.field)))
-            if p.file == shown and p.line is None and p.field else p for p in problems]
+    return [
+        replace(p, line=line_of(node, parse_field(p.field))) if p.file == shown and p.line is None and p.field else p
+        for p in problems
+    ]
 
 
 def line_of(node: yaml.Node | None, loc: tuple) -> int | None:
@@ -122,7 +140,7 @@ def line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
-def _problem(err: dict, path: str | Path, node: yaml.Node | None, model: type[BaseModel]) -> Problem:
+def _problem(err: Any, path: str | Path, node: yaml.Node | None, model: type[BaseModel]) -> Problem:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = err["type"]
     message = err["msg"]
@@ -152,9 +170,18 @@ def _problem(err: dict, path: str | Path, node: yaml.Node | None, model: type[Ba
         if " | fix: " in message:
             message, fix = message.split(" | fix: ", 1)
     given = err.get("input")
-    if kind in ("literal_error", "enum", "greater_than", "greater_than_equal", "int_parsing",
-                "bool_parsing", "string_type", "list_type", "dict_type", "float_parsing") \
-            and not isinstance(given, (dict, list)):
+    if kind in (
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+        "int_parsing",
+        "bool_parsing",
+        "string_type",
+        "list_type",
+        "dict_type",
+        "float_parsing",
+    ) and not isinstance(given, (dict, list)):
         message += f" (got {given!r})"
     return Problem(message, display_path(path), field_path(loc) or None, line_of(node, loc), fix)
 

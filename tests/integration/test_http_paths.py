@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from workbench import run_experiment
-from workbench.loopback import LoopbackServer, Reply, fixed
 from workbench.models.local import local_server
+from workbench.testing.loopback import LoopbackServer, Reply, fixed
 from workbench.tracking import tracking_uri
 
 pytestmark = pytest.mark.integration
@@ -20,9 +20,17 @@ SECRET = "sk-test-DO-NOT-LOG-7f3a9c"
 def test_xllamacpp_server_through_langchain_openai_never_logs_the_key(project, spec_writer, monkeypatch):
     monkeypatch.setenv("WORKBENCH_TEST_KEY", SECRET)
     server = local_server("smollm2-135m")
-    spec = spec_writer(models=[{"spec": "openai:smollm2-135m", "base_url": server.base_url,
-                                "api_key_env": "WORKBENCH_TEST_KEY", "label": "smollm2-over-http"}],
-                       system_prompts=["augmented-care@1"])
+    spec = spec_writer(
+        models=[
+            {
+                "spec": "openai:smollm2-135m",
+                "base_url": server.base_url,
+                "api_key_env": "WORKBENCH_TEST_KEY",
+                "label": "smollm2-over-http",
+            }
+        ],
+        system_prompts=["augmented-care@1"],
+    )
     result = run_experiment(spec)
     assert len(result.df) == 2 and result.df["error"].isna().all()
     assert (result.df["reply"].str.len() > 0).all() and (result.df["input_tokens"] > 0).all()
@@ -51,8 +59,11 @@ def flaky():
 
 def test_retries_error_rows_and_errors_not_cached(project, spec_writer):
     with LoopbackServer(flaky()) as server:
-        spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}], concurrency=1,
-                           retries={"max_attempts": 3, "initial_delay_s": 0.05, "max_delay_s": 0.2})
+        spec = spec_writer(
+            models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+            concurrency=1,
+            retries={"max_attempts": 3, "initial_delay_s": 0.05, "max_delay_s": 0.2},
+        )
         result = run_experiment(spec)
         frame = result.df
         assert len(frame) == 4, "the run does not crash"
@@ -81,8 +92,9 @@ def assert_attempts_are_traced(frame):
     assert [s.status.status_code.value for s in attempts] == ["ERROR", "ERROR", "OK"]
     assert "429" in attempts[0].attributes["error"] and "503" in attempts[1].attributes["error"]
     failed = [t for scenario, t in traces if scenario == "exam-week-overwhelm"]
-    assert failed and all(t.info.state.value == "ERROR" and "HTTP 400" in t.data.spans[0].outputs["error"]
-                          for t in failed)
+    assert failed and all(
+        t.info.state.value == "ERROR" and "HTTP 400" in t.data.spans[0].outputs["error"] for t in failed
+    )
     assert all(not t.info.assessments for t in failed), "a failed call has no scores"
 
 
@@ -108,8 +120,9 @@ def test_hosted_provider_path_through_init_chat_model(project, spec_writer, monk
         result = run_experiment(spec_writer(models=["openai:gpt-4o-mini"]))
         assert len(result.df) == 4 and result.df["error"].isna().all()
         assert {r["model"] for r in server.requests} == {"gpt-4o-mini"}
-        assert all(r["temperature"] == 0 and r.get("max_tokens", r.get("max_completion_tokens")) == 24
-                   for r in server.requests)
+        assert all(
+            r["temperature"] == 0 and r.get("max_tokens", r.get("max_completion_tokens")) == 24 for r in server.requests
+        )
     leaked = [p for p in project.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
     assert leaked == []
 
@@ -119,8 +132,10 @@ def test_traces_and_assessments_can_be_turned_off(project, spec_writer, tracking
     import mlflow
 
     with LoopbackServer() as server:
-        spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}],
-                           tracking={"experiment": "switches", **tracking})
+        spec = spec_writer(
+            models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+            tracking={"experiment": "switches", **tracking},
+        )
         result = run_experiment(spec)
     assert result.parent_run_id and len(result.df) == 4 and not result.warnings
     mlflow.set_tracking_uri(tracking_uri(project))
@@ -146,9 +161,24 @@ def tracking_server(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--default-artifact-root", str(tmp_path / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--default-artifact-root",
+            str(tmp_path / "server-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -170,8 +200,12 @@ def test_a_tracking_server_gets_runs_traces_and_assessments(project, spec_writer
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     with LoopbackServer(fixed("I'm an AI, not a therapist. Please call or text 988 tonight.")) as server:
-        result = run_experiment(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}],
-                                            tracking={"experiment": "on-a-server"}))
+        result = run_experiment(
+            spec_writer(
+                models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+                tracking={"experiment": "on-a-server"},
+            )
+        )
     assert not result.warnings and result.parent_run_id
     mlflow.set_tracking_uri(tracking_server)
     assert mlflow.get_run(result.parent_run_id).info.status == "FINISHED"

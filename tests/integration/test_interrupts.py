@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from workbench import run_experiment
-from workbench.loopback import LoopbackServer, fixed
+from workbench.testing.loopback import LoopbackServer, fixed
 from workbench.tracking import tracking_uri
 
 pytestmark = pytest.mark.integration
@@ -34,8 +34,13 @@ def cached(project: Path) -> int:
 
 
 def start_run(project: Path, spec: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workbench.cli", "run", str(spec), "--quiet"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "run", str(spec), "--quiet"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_for_cache(project: Path, at_least: int, timeout: float = 60) -> None:
@@ -48,11 +53,15 @@ def wait_for_cache(project: Path, at_least: int, timeout: float = 60) -> None:
 @pytest.fixture
 def slow_spec(project, spec_writer):
     def make(server):
-        return spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}], concurrency=2,
-                           system_prompts=["baseline-assistant@1", "safety-first@1"],
-                           user_strategies=["plain@1", "anthropomorphic-framing@1"],
-                           scenarios={"files": ["scenarios"], "ids": ["exam-week-overwhelm", "car-park-roof-midnight"]},
-                           repeats=2)
+        return spec_writer(
+            models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+            concurrency=2,
+            system_prompts=["baseline-assistant@1", "safety-first@1"],
+            user_strategies=["plain@1", "anthropomorphic-framing@1"],
+            scenarios={"files": ["scenarios"], "ids": ["exam-week-overwhelm", "car-park-roof-midnight"]},
+            repeats=2,
+        )
+
     return make
 
 
@@ -82,8 +91,10 @@ def test_ctrl_c_logs_what_finished_and_resumes(project, slow_spec):
         assert "Interrupted" in output and "Traceback" not in output
         saved = cached(project)
         client = MlflowClient(tracking_uri(project))
-        runs = client.search_runs([client.get_experiment_by_name("test-spec").experiment_id],
-                                  filter_string="tags.`workbench.level` = 'invocation'")
+        runs = client.search_runs(
+            [client.get_experiment_by_name("test-spec").experiment_id],
+            filter_string="tags.`workbench.level` = 'invocation'",
+        )
         assert runs[0].info.status == "KILLED"
         assert runs[0].data.metrics["n_responses"] == saved
         traces = client.search_traces(locations=[runs[0].info.experiment_id])

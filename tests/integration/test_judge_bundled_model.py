@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.calls import CallEngine, run_sync
 from workbench.models.spec import Decoding, ModelSpec
 from workbench.paths import prompts_dir
 from workbench.prompts import PromptLibrary
@@ -18,10 +19,15 @@ pytestmark = pytest.mark.integration
 
 def test_bundled_model_as_judge_answers_or_errors(project):
     library = PromptLibrary.load(prompts_dir(project))
-    judge = Judge.build(ModelSpec(spec="local:smollm2-135m"), Decoding(temperature=0, max_tokens=200), library,
-                        CONSTRUCTS)
+    judge = Judge.build(
+        ModelSpec(spec="local:smollm2-135m"),
+        Decoding(temperature=0, max_tokens=200),
+        library,
+        CONSTRUCTS,
+        calls=CallEngine(),
+    )
     item = ScoringInput("I'm so sorry. Please call 988 now.", "I want to end it tonight", risk_level="imminent")
-    analysis = judge.analyse(item, ("crisis", "epitome"))
+    analysis = run_sync(judge.analyse(item, ("crisis", "epitome")))
     for construct in ("crisis", "epitome"):
         keys = [i.key for i in items_of(construct)]
         if construct in analysis.errors:

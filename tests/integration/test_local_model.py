@@ -19,8 +19,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def small_run(project, spec_writer):
-    spec = spec_writer(name="small.yaml", scenarios={
-        "files": ["scenarios"], "ids": ["exam-week-overwhelm", "breakup-weight-nobody-carries"]})
+    spec = spec_writer(
+        name="small.yaml",
+        scenarios={"files": ["scenarios"], "ids": ["exam-week-overwhelm", "breakup-weight-nobody-carries"]},
+    )
     return project, spec, run_experiment(spec)
 
 
@@ -56,8 +58,15 @@ def test_mlflow_runs_params_metrics_tables(small_run):
         assert params["model_spec"] == "local:smollm2-135m" and params["decoding_max_tokens"] == "24"
         assert params["system_prompt_registry_version"].isdigit()
         metrics = run.data.metrics
-        for name in ("empathy_mean", "error_rate", "latency_p50_s", "latency_p95_s", "output_tokens_total",
-                     "empathy_n", "over_escalation_rate"):
+        for name in (
+            "empathy_mean",
+            "error_rate",
+            "latency_p50_s",
+            "latency_p95_s",
+            "output_tokens_total",
+            "empathy_n",
+            "over_escalation_rate",
+        ):
             assert name in metrics, name
         assert metrics["error_rate"] == 0 and metrics["n_responses"] == 2
         table = json.loads(Path(client.download_artifacts(run_id, "responses.json")).read_text())

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 from workbench import run_experiment
 from workbench.cli import app
 from workbench.errors import InputError
-from workbench.loopback import LoopbackServer
 from workbench.paths import prompts_dir
-from workbench.prompt_registry import SHA_TAG, VERSION_TAG, sync
 from workbench.prompts import PromptLibrary
+from workbench.prompts.mlflow_registry import SHA_TAG, VERSION_TAG, sync
+from workbench.testing.loopback import LoopbackServer
 from workbench.tracking import configure
 
 pytestmark = pytest.mark.integration
@@ -40,16 +40,21 @@ def test_alias_resolves_through_the_registry(project, spec_writer):
     result = CliRunner().invoke(app, ["prompts", "show", "safety-first@production"])
     assert result.exit_code == 0 and "safety-first@1" in result.output and "alias production" in result.output
     with LoopbackServer() as server:
-        run = run_experiment(spec_writer(system_prompts=["safety-first@production"],
-                                         models=[{"spec": "openai:loopback", "base_url": server.base_url}]))
+        run = run_experiment(
+            spec_writer(
+                system_prompts=["safety-first@production"],
+                models=[{"spec": "openai:loopback", "base_url": server.base_url}],
+            )
+        )
     params = MlflowClient().get_run(next(iter(run.child_run_ids.values()))).data.params
     assert params["system_prompt_alias"] == "production" and params["system_prompt_version"] == "1"
 
 
 def test_registered_text_that_differs_from_the_file_is_refused(project, spec_writer):
     configure(project)
-    mlflow.genai.register_prompt(name="safety-first", template="an older text",
-                                 tags={VERSION_TAG: "1", SHA_TAG: "0" * 64})
+    mlflow.genai.register_prompt(
+        name="safety-first", template="an older text", tags={VERSION_TAG: "1", SHA_TAG: "0" * 64}
+    )
     with LoopbackServer() as server:
         spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}])
         with pytest.raises(InputError, match="registered with different text"):

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.loopback import LoopbackServer
+from workbench.testing.loopback import LoopbackServer
 
 runner = CliRunner()
 built: list = []
@@ -64,24 +64,30 @@ def test_malformed_scenario_yaml(project, spec_writer):
 
 
 def test_malformed_prompt_yaml(project, spec_writer):
-    (project / "prompts" / "system" / "safety-first.yaml").write_text("name: safety-first\nkind: system\n  bad: indent\n")
+    (project / "prompts" / "system" / "safety-first.yaml").write_text(
+        "name: safety-first\nkind: system\n  bad: indent\n"
+    )
     assert_refused(spec_writer(), "prompts/system/safety-first.yaml", "malformed YAML")
 
 
 def test_unknown_prompt_suggests_close_name(spec_writer):
-    output = assert_refused(spec_writer(system_prompts=["safety-frist@1"]), "system_prompts[0]",
-                            "unknown system prompt 'safety-frist'")
+    output = assert_refused(
+        spec_writer(system_prompts=["safety-frist@1"]), "system_prompts[0]", "unknown system prompt 'safety-frist'"
+    )
     assert "did you mean 'safety-first'" in output
 
 
 def test_unknown_version_lists_versions(spec_writer):
-    assert_refused(spec_writer(system_prompts=["safety-first@9"]), "system_prompts[0]",
-                   "has no version 9", "use one of its versions: 1")
+    assert_refused(
+        spec_writer(system_prompts=["safety-first@9"]),
+        "system_prompts[0]",
+        "has no version 9",
+        "use one of its versions: 1",
+    )
 
 
 def test_unknown_alias(spec_writer):
-    assert_refused(spec_writer(user_strategies=["plain@production"]), "user_strategies[0]",
-                   "no alias 'production'")
+    assert_refused(spec_writer(user_strategies=["plain@production"]), "user_strategies[0]", "no alias 'production'")
 
 
 def test_user_strategy_given_as_system_prompt(spec_writer):
@@ -89,15 +95,29 @@ def test_user_strategy_given_as_system_prompt(spec_writer):
 
 
 def test_malformed_prompt_reference(spec_writer):
-    assert_refused(spec_writer(system_prompts=["safety first@@1"]), "is not a prompt reference",
-                   "NAME@VERSION")
+    assert_refused(spec_writer(system_prompts=["safety first@@1"]), "is not a prompt reference", "NAME@VERSION")
 
 
 def test_template_variable_without_value(project, spec_writer):
     path = project / "prompts" / "system" / "clinic.yaml"
-    path.write_text(yaml.safe_dump({
-        "name": "clinic", "kind": "system", "description": "Names the clinic.", "variables": ["clinic_name"],
-        "versions": [{"version": 1, "date": "2026-11-26", "rationale": "test", "template": "You work for {{ clinic_name }}."}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "clinic",
+                "kind": "system",
+                "description": "Names the clinic.",
+                "variables": ["clinic_name"],
+                "versions": [
+                    {
+                        "version": 1,
+                        "date": "2026-11-26",
+                        "rationale": "test",
+                        "template": "You work for {{ clinic_name }}.",
+                    }
+                ],
+            }
+        )
+    )
     from workbench.prompts import seal
 
     seal(path)
@@ -105,14 +125,19 @@ def test_template_variable_without_value(project, spec_writer):
 
 
 def test_extra_variable_in_spec(spec_writer):
-    assert_refused(spec_writer(variables={"clinc_name": "x"}), "variables", "clinc_name",
-                   "not used by any selected prompt")
+    assert_refused(
+        spec_writer(variables={"clinc_name": "x"}), "variables", "clinc_name", "not used by any selected prompt"
+    )
 
 
 def test_undeclared_variable_in_template(project, spec_writer):
     path = project / "prompts" / "user" / "plain.yaml"
-    edit_yaml(path, lambda d: d["versions"].append(
-        {"version": 2, "date": "2026-11-27", "rationale": "adds a name", "template": "{{ message }} {{ name }}"}))
+    edit_yaml(
+        path,
+        lambda d: d["versions"].append(
+            {"version": 2, "date": "2026-11-27", "rationale": "adds a name", "template": "{{ message }} {{ name }}"}
+        ),
+    )
     assert_refused(spec_writer(), "prompts/user/plain.yaml", "versions[1].template", "undeclared variable(s): name")
 
 
@@ -127,8 +152,13 @@ def test_changed_text_under_existing_version(project, spec_writer):
     original = path.read_text()
     path.write_text(original.replace("Never give", "Rarely give", 1))
     assert path.read_text() != original
-    assert_refused(spec_writer(), "safety-first.yaml", "versions[0].template", "versions are immutable",
-                   "add your change as a new version (version: 2)")
+    assert_refused(
+        spec_writer(),
+        "safety-first.yaml",
+        "versions[0].template",
+        "versions are immutable",
+        "add your change as a new version (version: 2)",
+    )
 
 
 @pytest.mark.parametrize("label", ["risk_level", "category"])
@@ -168,13 +198,14 @@ def test_unknown_provider(spec_writer):
 
 def test_missing_api_key(spec_writer, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    assert_refused(spec_writer(models=["openai:gpt-4o-mini"]), "models[0]", "OPENAI_API_KEY",
-                   "export OPENAI_API_KEY=")
+    assert_refused(spec_writer(models=["openai:gpt-4o-mini"]), "models[0]", "OPENAI_API_KEY", "export OPENAI_API_KEY=")
 
 
 def test_missing_key_in_named_variable(spec_writer, monkeypatch):
     monkeypatch.delenv("MY_VLLM_KEY", raising=False)
-    spec = spec_writer(models=[{"spec": "openai:qwen", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "MY_VLLM_KEY"}])
+    spec = spec_writer(
+        models=[{"spec": "openai:qwen", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "MY_VLLM_KEY"}]
+    )
     assert_refused(spec, "models[0]", "MY_VLLM_KEY")
 
 
@@ -185,12 +216,16 @@ def test_key_pasted_instead_of_variable_name(spec_writer):
 
 
 def test_missing_provider_package(spec_writer, monkeypatch):
-    from workbench.models import providers
+    from workbench.models import registry as providers
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "x")
     monkeypatch.setattr(providers.Provider, "installed", lambda self: self.name != "anthropic")
-    assert_refused(spec_writer(models=["anthropic:claude-3-5-haiku-latest"]), "models[0]", "langchain-anthropic",
-                   "alliance-workbench[anthropic]")
+    assert_refused(
+        spec_writer(models=["anthropic:claude-3-5-haiku-latest"]),
+        "models[0]",
+        "langchain-anthropic",
+        "alliance-workbench[anthropic]",
+    )
 
 
 @pytest.mark.parametrize("repeats", [0, -3])
@@ -199,8 +234,11 @@ def test_non_positive_repeats(spec_writer, repeats):
 
 
 def test_misspelled_field_lists_allowed_fields(project):
-    spec = write_raw(project, "name: typo\nsystem_prompts: [safety-first@1]\nscenarios: {files: [scenarios]}\n"
-                              "models: [local:smollm2-135m]\nrepeat: 3\n")
+    spec = write_raw(
+        project,
+        "name: typo\nsystem_prompts: [safety-first@1]\nscenarios: {files: [scenarios]}\n"
+        "models: [local:smollm2-135m]\nrepeat: 3\n",
+    )
     assert_refused(spec, "repeat", "unknown field 'repeat'", "allowed fields here:", "repeats")
 
 
@@ -210,7 +248,7 @@ def test_missing_required_field(project):
 
 
 def test_unknown_scorer(spec_writer):
-    assert_refused(spec_writer(scorers=["empathy", "kindness"]), "scorers", "unknown scorer(s): kindness")
+    assert_refused(spec_writer(scorers=["empathy", "kindness"]), "scorers[1]", "unknown scorer 'kindness'")
 
 
 def test_unknown_locale(spec_writer):
@@ -218,8 +256,11 @@ def test_unknown_locale(spec_writer):
 
 
 def test_filters_matching_nothing(spec_writer):
-    assert_refused(spec_writer(scenarios={"files": ["scenarios"], "categories": ["grief"], "risk_levels": ["imminent"]}),
-                   "scenarios", "match no scenario")
+    assert_refused(
+        spec_writer(scenarios={"files": ["scenarios"], "categories": ["grief"], "risk_levels": ["imminent"]}),
+        "scenarios",
+        "match no scenario",
+    )
 
 
 def test_missing_scenario_file(spec_writer):
@@ -228,8 +269,9 @@ def test_missing_scenario_file(spec_writer):
 
 def test_several_problems_reported_at_once(spec_writer, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    output = assert_refused(spec_writer(system_prompts=["nope@1"], models=["openai:gpt-4o"], scorers=["x"]),
-                            "3 problems")
+    output = assert_refused(
+        spec_writer(system_prompts=["nope@1"], models=["openai:gpt-4o"], scorers=["x"]), "3 problems"
+    )
     assert "unknown system prompt 'nope'" in output and "OPENAI_API_KEY" in output and "unknown scorer" in output
 
 
@@ -249,7 +291,11 @@ def write_raw(project: Path, text: str) -> Path:
 def test_the_no_call_check_sees_a_good_run(spec_writer):
     """Guards the guard: a valid spec does build its model, so `built` would catch a bad one."""
     with LoopbackServer() as server:
-        code, output = run_cli("run", str(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}])),
-                               "--no-track", "--quiet")
+        code, output = run_cli(
+            "run",
+            str(spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}])),
+            "--no-track",
+            "--quiet",
+        )
         assert code == 0, output
         assert built and len(server.requests) == 4

@@ -23,8 +23,10 @@ def test_prompts_list_and_show(project):
 
 def test_prompts_diff(project):
     path = project / "prompts" / "user" / "plain.yaml"
-    path.write_text(path.read_text() + "  - version: 2\n    date: 2026-11-27\n    rationale: adds a greeting\n"
-                                       "    template: |-\n      Hi. {{ message }}\n")
+    path.write_text(
+        path.read_text() + "  - version: 2\n    date: 2026-11-27\n    rationale: adds a greeting\n"
+        "    template: |-\n      Hi. {{ message }}\n"
+    )
     code, output = invoke("prompts", "seal", str(path))
     assert code == 0 and "sealed version(s) 2" in output
     code, output = invoke("prompts", "diff", "plain@1", "plain@2")

@@ -9,10 +9,10 @@ import httpx
 import openai
 import pytest
 
-from workbench.cache import ResponseCache
-from workbench.pipelines.base import Generation
+from workbench.calls.cache import ResponseCache
+from workbench.calls.engine import CallEngine, Generation
 from workbench.plan import build_plan
-from workbench.responses import CallStats, collect, fill_from_cache, prepare
+from workbench.responses import call_engine, collect, fill_from_cache, pipeline_key, prepare
 
 
 class FakePipeline:
@@ -51,18 +51,41 @@ def bad_request():
 
 @pytest.fixture
 def plan(spec_writer):
-    spec = spec_writer(models=[{"spec": "openai:fake", "base_url": "http://127.0.0.1:9/v1", "concurrency": 3}],
-                       scenarios={"files": ["scenarios"], "limit": 12}, repeats=2,
-                       retries={"max_attempts": 3, "initial_delay_s": 0.01, "max_delay_s": 0.05})
+    spec = spec_writer(
+        models=[{"spec": "openai:fake", "base_url": "http://127.0.0.1:9/v1", "concurrency": 3}],
+        scenarios={"files": ["scenarios"], "limit": 12},
+        repeats=2,
+        retries={"max_attempts": 3, "initial_delay_s": 0.01, "max_delay_s": 0.05},
+    )
     return build_plan(spec)
 
 
+class Stats:
+    def __init__(self, engine: CallEngine):
+        self.calls, self.retries = engine.stats.calls["reply"], engine.stats.retries["reply"]
+
+
+def engine_for(plan, cache=None) -> CallEngine:
+    return call_engine(plan, cache)
+
+
+def pipelines_of(plan, pipeline):
+    return {pipeline_key(cell): pipeline for cell in plan.cells}
+
+
+def rendered(plan):
+    """The cells' responses, with messages rendered by the plan's real (LangChain) pipeline."""
+    from workbench.responses import build_pipelines
+
+    return prepare(plan, build_pipelines(plan))
+
+
 def run(plan, pipeline, cache=None):
-    responses = prepare(plan)
+    responses = rendered(plan)
     pending = fill_from_cache(responses, cache)
-    stats = CallStats()
-    asyncio.run(collect(plan, pending, pipeline_for=lambda cell: pipeline, cache=cache, stats=stats))
-    return responses, stats
+    calls = engine_for(plan, cache)
+    asyncio.run(collect(plan, pending, pipelines=pipelines_of(plan, pipeline), calls=calls))
+    return responses, Stats(calls)
 
 
 def test_matrix_is_systems_x_strategies_x_scenarios_x_repeats(plan):
@@ -93,12 +116,26 @@ class AlwaysBadRequest(FakePipeline):
 
 def test_persistent_failure_becomes_an_error_row(plan, tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite3")
-    responses = prepare(plan)
+    responses = rendered(plan)
     doomed = {id(responses[0].cell), id(responses[5].cell)}
     good, bad = FakePipeline(), AlwaysBadRequest()
-    asyncio.run(collect(plan, fill_from_cache(responses, cache),
-                        pipeline_for=lambda cell: bad if id(cell) in doomed else good,
-                        cache=cache, stats=CallStats()))
+
+    class Switch:
+        name = "switch"
+
+        async def respond(self, conversation):
+            return await (bad if conversation.message in doomed_messages else good).respond(conversation)
+
+    doomed_messages = {r.cell.scenario.message for r in responses if id(r.cell) in doomed}
+    doomed = {id(r.cell) for r in responses if r.cell.scenario.message in doomed_messages}
+    asyncio.run(
+        collect(
+            plan,
+            fill_from_cache(responses, cache),
+            pipelines=pipelines_of(plan, Switch()),
+            calls=engine_for(plan, cache),
+        )
+    )
     errors = [r for r in responses if r.error]
     assert {id(r.cell) for r in errors} == doomed
     assert all("HTTP 400" in r.error and len(r.attempts) == 1 for r in errors), "4xx is not retried"
@@ -147,12 +184,22 @@ def test_calls_are_traced_and_groups_logged_and_nothing_is_left_behind(plan, jud
     """Offline, each call is handed over (scored, to trace) as it finishes; with a judge, once its
     group is scored. A group is logged once its last cell is done. After an interruption, the
     calls never handed over are the ones a finished run must still trace."""
-    from workbench.evaluation import ScoringEngine
-    from workbench.runner import GroupLogger
+    from workbench.groups import GroupLogger
+    from workbench.scoring import offline
+    from workbench.scoring.engine import ScoringEngine
 
-    responses = prepare(plan)
+    class OfflineJudge:
+        """A judge that answers from the offline back-end, after a pause like a model call."""
+
+        async def analyse(self, item, constructs):
+            await asyncio.sleep(0.01)
+            return offline.analyse(item)
+
+    responses = rendered(plan)
     tracker = RecordingTracker()
-    engine = ScoringEngine(plan.scorers, plan.backends, judge=object() if judged else None)
+    engine = ScoringEngine(
+        plan.scorers, {"crisis_escalation": "judge"} if judged else {}, judge=OfflineJudge() if judged else None
+    )
     logger = GroupLogger(plan, responses, tracker, engine)
     first, second = plan.groups[0].key, plan.groups[1].key
     in_first = [r for r in responses if r.cell.group.key == first]
@@ -164,8 +211,11 @@ def test_calls_are_traced_and_groups_logged_and_nothing_is_left_behind(plan, jud
         assert tracker.events == [("calls", [first] * len(in_first)), ("group", first, len(in_first))]
         assert [r.cell.group.key for _, r in logger.calls_not_handed_over()] == [second]
     else:
-        assert tracker.events == [*[("calls", [first])] * len(in_first), ("group", first, len(in_first)),
-                                  ("calls", [second])]
+        assert tracker.events == [
+            *[("calls", [first])] * len(in_first),
+            ("group", first, len(in_first)),
+            ("calls", [second]),
+        ]
         assert logger.calls_not_handed_over() == []
     assert len(frame) == len(logger.finished_rows()) == len(in_first) + 1
     outside = logger.rows_outside_logged_groups()

@@ -15,8 +15,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def family_file(tmp_path: Path, **overrides) -> Path:
-    data = {"name": "demo", "kind": "system", "description": "A demo family.", "variables": ["who"],
-            "versions": [{"version": 1, "date": "2026-11-26", "rationale": "first", "template": "Hello {{ who }}."}]}
+    data = {
+        "name": "demo",
+        "kind": "system",
+        "description": "A demo family.",
+        "variables": ["who"],
+        "versions": [{"version": 1, "date": "2026-11-26", "rationale": "first", "template": "Hello {{ who }}."}],
+    }
     data.update(overrides)
     path = tmp_path / "demo.yaml"
     path.write_text("# keep this comment\n" + yaml.safe_dump(data, sort_keys=False))
@@ -25,9 +30,18 @@ def family_file(tmp_path: Path, **overrides) -> Path:
 
 def test_repository_library_has_required_families():
     library = PromptLibrary.load(REPO / "prompts")
-    assert {"baseline-assistant", "supportive-companion", "safety-first", "augmented-care"} <= set(library.names("system"))
-    assert {"plain", "anthropomorphic-framing", "therapist-roleplay", "referral-suppression", "fiction-framing",
-            "persona-jailbreak", "emotional-dependence"} <= set(library.names("user"))
+    assert {"baseline-assistant", "supportive-companion", "safety-first", "augmented-care"} <= set(
+        library.names("system")
+    )
+    assert {
+        "plain",
+        "anthropomorphic-framing",
+        "therapist-roleplay",
+        "referral-suppression",
+        "fiction-framing",
+        "persona-jailbreak",
+        "emotional-dependence",
+    } <= set(library.names("user"))
     for name in library.names("user"):
         family = library.families[name]
         assert family.description and "\n" not in family.description.strip(), f"{name}: one-line rationale"
@@ -71,9 +85,19 @@ def test_seal_never_overwrites_a_recorded_hash(tmp_path):
 
 
 def test_undeclared_and_unused_variables(tmp_path):
-    path = family_file(tmp_path, variables=["who", "where"],
-                       versions=[{"version": 1, "date": "2026-11-26", "rationale": "r", "sha256": "x",
-                                  "template": "Hello {{ who }} from {{ place }}."}])
+    path = family_file(
+        tmp_path,
+        variables=["who", "where"],
+        versions=[
+            {
+                "version": 1,
+                "date": "2026-11-26",
+                "rationale": "r",
+                "sha256": "x",
+                "template": "Hello {{ who }} from {{ place }}.",
+            }
+        ],
+    )
     with pytest.raises(InputError) as caught:
         load_family(path)
     messages = " ".join(p.message for p in caught.value.problems)
@@ -95,8 +119,10 @@ def test_user_strategy_must_wrap_message(tmp_path):
 
 def test_resolve_versions_latest_and_aliases(tmp_path):
     v = {"date": "2026-11-26", "rationale": "r"}
-    path = family_file(tmp_path, versions=[{**v, "version": 1, "template": "A {{ who }}"},
-                                           {**v, "version": 2, "template": "B {{ who }}"}])
+    path = family_file(
+        tmp_path,
+        versions=[{**v, "version": 1, "template": "A {{ who }}"}, {**v, "version": 2, "template": "B {{ who }}"}],
+    )
     seal(path)
     library = PromptLibrary.load(tmp_path)
     assert library.resolve("demo").version == 2

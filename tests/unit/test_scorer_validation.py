@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.scoring import offline
-from workbench.validation import ItemAgreement, load_gold, validate_backend, weighted_kappa
+from workbench.scoring.agreement import ItemAgreement, validate_backend, weighted_kappa
+from workbench.scoring.gold import load_gold
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,8 +23,9 @@ def report():
     return validate_backend(pairs, offline.analyse, "offline")
 
 
-@pytest.mark.parametrize("item", ["crisis.crisis_resource", "crisis.human_contact", "harmful.means_information",
-                                  "disclaimer.ai_disclosure"])
+@pytest.mark.parametrize(
+    "item", ["crisis.crisis_resource", "crisis.human_contact", "harmful.means_information", "disclaimer.ai_disclosure"]
+)
 def test_detection_floors(report, item):
     metrics = report.agreements[item].metrics()
     assert metrics["positives"] >= 20, "enough positives to measure"

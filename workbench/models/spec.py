@@ -18,7 +18,7 @@ class Decoding(BaseModel):
     seed: int | None = Field(None, description="Sent to providers that accept a seed.")
     top_p: float | None = Field(None, gt=0, le=1)
 
-    def merged(self, overrides: dict[str, Any] | None) -> "Decoding":
+    def merged(self, overrides: dict[str, Any] | None) -> Decoding:
         return self if not overrides else Decoding.model_validate({**self.model_dump(), **overrides})
 
 
@@ -47,15 +47,18 @@ class ModelSpec(BaseModel):
         if not sep or not provider.strip() or not model.strip():
             raise ValueError(
                 f"'{value}' is not a model spec | fix: write provider:model, e.g. openai:gpt-4o-mini, "
-                "anthropic:claude-3-5-haiku-latest or local:smollm2-135m")
+                "anthropic:claude-3-5-haiku-latest or local:smollm2-135m"
+            )
         return value.strip()
 
     @field_validator("api_key_env")
     @classmethod
     def _name_not_secret(cls, value: str | None) -> str | None:
         if value and (value.startswith(("sk-", "sk_")) or len(value) > 64 or not value.replace("_", "").isalnum()):
-            raise ValueError("api_key_env must name an environment variable, not hold a key "
-                             "| fix: export the key (e.g. export MY_KEY=...) and write api_key_env: MY_KEY")
+            raise ValueError(
+                "api_key_env must name an environment variable, not hold a key "
+                "| fix: export the key (e.g. export MY_KEY=...) and write api_key_env: MY_KEY"
+            )
         return value
 
     @property
@@ -71,8 +74,16 @@ class ModelSpec(BaseModel):
         return self.label or self.spec
 
     def __hash__(self) -> int:  # params is a dict, so hash its canonical JSON
-        return hash((self.spec, self.label, self.base_url, self.api_key_env, self.concurrency,
-                     json.dumps(self.params, sort_keys=True, default=str)))
+        return hash(
+            (
+                self.spec,
+                self.label,
+                self.base_url,
+                self.api_key_env,
+                self.concurrency,
+                json.dumps(self.params, sort_keys=True, default=str),
+            )
+        )
 
     def identity(self) -> dict[str, Any]:
         """What makes two specs the same model (for cache keys); never includes secrets."""

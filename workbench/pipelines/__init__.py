@@ -1,7 +1,6 @@
-"""Pipelines turn a cell into a model call. Each is named in experiment specs."""
+"""Pipelines: how a cell's conversation becomes a model call (`@pipeline` registry)."""
 
-from workbench.pipelines.base import Conversation, Generation, Message, Pipeline
+from workbench.calls.engine import Generation
+from workbench.pipelines.base import PIPELINES, Conversation, Message, Pipeline, build_pipeline, pipeline
 
-PIPELINES = ("langchain",)
-
-__all__ = ["PIPELINES", "Conversation", "Generation", "Message", "Pipeline"]
+__all__ = ["PIPELINES", "Conversation", "Generation", "Message", "Pipeline", "build_pipeline", "pipeline"]

@@ -18,7 +18,10 @@ from langchain_core.outputs import Generation as LCGeneration
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable
 
-from workbench.pipelines.base import Conversation, Generation, Message
+from workbench.calls.engine import Generation
+from workbench.models.registry import build_chat_model
+from workbench.models.spec import Decoding, ModelSpec
+from workbench.pipelines.base import Conversation, Message, pipeline
 from workbench.prompts import VARIABLE
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -28,7 +31,7 @@ def to_fstring(template: str) -> str:
     """`Hello {{ name }} {x}` -> `Hello {name} {{x}}`."""
     parts, last = [], 0
     for match in VARIABLE.finditer(template):
-        parts.append(template[last:match.start()].replace("{", "{{").replace("}", "}}"))
+        parts.append(template[last : match.start()].replace("{", "{{").replace("}", "}}"))
         parts.append("{" + match.group(1) + "}")
         last = match.end()
     parts.append(template[last:].replace("{", "{{").replace("}", "}}"))
@@ -37,11 +40,15 @@ def to_fstring(template: str) -> str:
 
 @lru_cache(maxsize=256)
 def chat_prompt(system_template: str, user_template: str) -> ChatPromptTemplate:
-    return ChatPromptTemplate.from_messages([
-        ("system", to_fstring(system_template)),
-        MessagesPlaceholder("history", optional=True),
-        ("human", to_fstring(user_template)),
-    ])
+    """System prompt (none if empty), the earlier turns, then the strategy-wrapped message."""
+    system = [("system", to_fstring(system_template))] if system_template else []
+    return ChatPromptTemplate.from_messages(
+        [
+            *system,
+            MessagesPlaceholder("history", optional=True),
+            ("human", to_fstring(user_template)),
+        ]
+    )
 
 
 class ReplyParser(BaseOutputParser[Generation]):
@@ -79,11 +86,21 @@ def render(conversation: Conversation) -> list[Message]:
 
 
 class LangChainPipeline:
+    """`ChatPromptTemplate | chat model | ReplyParser`, one chain per (system, user) template pair.
+    The chat model (and, for the bundled model, its local server) is built on the first call."""
+
     name = "langchain"
 
-    def __init__(self, chat_model: BaseChatModel):
-        self.chat_model = chat_model
+    def __init__(self, model: ModelSpec, decoding: Decoding, timeout: float, chat_model: BaseChatModel | None = None):
+        self.model, self.decoding, self.timeout = model, decoding, timeout
+        self._chat_model = chat_model
         self._chains: dict[tuple[str, str], Runnable] = {}
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        if self._chat_model is None:
+            self._chat_model = build_chat_model(self.model, self.decoding, timeout=self.timeout)
+        return self._chat_model
 
     def chain(self, conversation: Conversation) -> Runnable:
         key = (conversation.system_template, conversation.user_template)
@@ -96,3 +113,8 @@ class LangChainPipeline:
 
     async def respond(self, conversation: Conversation) -> Generation:
         return await self.chain(conversation).ainvoke(inputs(conversation))
+
+
+@pipeline("langchain", description="ChatPromptTemplate | chat model | output parser (LangChain runnables)")
+def langchain(model: ModelSpec, decoding: Decoding, timeout: float) -> LangChainPipeline:
+    return LangChainPipeline(model, decoding, timeout)

@@ -1,23 +1,30 @@
 """Scoring: construct items read by a back-end (offline patterns or an LLM judge), turned into
-metrics by scorers. `score_reply` scores any (conversation, reply) pair."""
+per-reply scores by registered scorers, summarised into run metrics, and checked against gold
+labels.
 
-from __future__ import annotations
+- `items`, `base`: the construct items and the `Score` every scorer returns (value, evidence, status)
+- `scorer`, `scorers/`: the `@scorer` registry and the built-in scorers
+- `offline/`, `judge`: the two back-ends; `prefilter` skips pattern scans that cannot match
+- `engine`: where scoring is applied to a reply; `risk`: expectations inferred from the user's side
+- `metrics`: run-level figures with bootstrap intervals; `agreement`, `gold`, `validate`: agreement
+  with labelled replies
+- `transcripts`: scoring replies the workbench did not generate (`score_reply`, `workbench score`)
+"""
 
-from workbench.errors import InputError
 from workbench.scoring.base import Score, ScoringInput
-from workbench.scoring.scorers import SCORERS, Scorer
+from workbench.scoring.engine import BACKENDS, ScoringEngine, build_engine
+from workbench.scoring.registry import SCORERS, Scorer, get_scorers, scorer
+from workbench.scoring.transcripts import score_reply
 
-BACKENDS = ("offline", "judge")
-
-
-def get_scorers(names: list[str] | None, *, file: str | None = None) -> list[Scorer]:
-    if names is None:
-        return list(SCORERS.values())
-    unknown = [n for n in names if n not in SCORERS]
-    if unknown:
-        raise InputError.single(f"unknown scorer(s): {', '.join(unknown)}", file=file, field="scorers",
-                                fix=f"use any of: {', '.join(SCORERS)}")
-    return [SCORERS[n] for n in names]
-
-
-__all__ = ["BACKENDS", "SCORERS", "Score", "Scorer", "ScoringInput", "get_scorers"]
+__all__ = [
+    "BACKENDS",
+    "SCORERS",
+    "Score",
+    "Scorer",
+    "ScoringEngine",
+    "ScoringInput",
+    "build_engine",
+    "get_scorers",
+    "score_reply",
+    "scorer",
+]

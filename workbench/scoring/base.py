@@ -3,8 +3,9 @@ always carries its evidence (the matched span, or why nothing applied)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 Status = Literal["scored", "not_applicable", "unscored", "error"]
 Aggregate = Literal["mean", "rate"]

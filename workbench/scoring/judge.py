@@ -6,29 +6,28 @@ asking one yes/no (or 0-2) question per construct item, with validated JSON answ
 - The answer must parse as JSON with exactly the rubric's items and allowed values; other keys
   (a "score": 10, say) are ignored. Unparseable output is retried once with the parse error,
   then recorded as a judge error for that construct, never scored.
-- Any model spec can judge. Replies are cached like model replies.
+- Any model spec can judge. Its calls go through the same pipeline and call engine as the model
+  replies: the spec's retry policy, the response cache and a concurrency limit of their own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workbench.retry import Backoff, classify
+from workbench.calls.cache import cache_key
+from workbench.calls.engine import CallEngine, CallOutcome
+from workbench.models.spec import Decoding, ModelSpec
+from workbench.pipelines.base import Conversation, Pipeline, build_pipeline
+from workbench.prompts import PromptLibrary, PromptVersion
 from workbench.scoring.base import ScoringInput
 from workbench.scoring.items import Analysis, Finding, items_of
 
-if TYPE_CHECKING:
-    from workbench.cache import ResponseCache
-    from workbench.models.spec import Decoding, ModelSpec
-    from workbench.prompts import PromptLibrary, PromptVersion
-
-ANSWERS = {"binary": {"yes": 1, "no": 0, "true": 1, "false": 0},
-           "0-2": {"0": 0, "1": 1, "2": 2}}
+ANSWERS = {"binary": {"yes": 1, "no": 0, "true": 1, "false": 0}, "0-2": {"0": 0, "1": 1, "2": 2}}
 JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-LANGCHAIN_ROLES = {"user": "human", "assistant": "ai", "system": "system"}
 
 
 class JudgeOutputError(ValueError):
@@ -44,10 +43,14 @@ def data_block(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def judge_messages(rubric: "PromptVersion", item: ScoringInput) -> list[dict[str, str]]:
+def judge_messages(rubric: PromptVersion, item: ScoringInput) -> list[dict[str, str]]:
     conversation = [dict(turn) for turn in item.history] + [{"role": "user", "content": item.user_message}]
-    return [{"role": "user", "content": rubric.render({"conversation": data_block(conversation),
-                                                       "reply": data_block(item.reply)})}]
+    return [
+        {
+            "role": "user",
+            "content": rubric.render({"conversation": data_block(conversation), "reply": data_block(item.reply)}),
+        }
+    ]
 
 
 def parse_answer(text: str, construct: str) -> dict[str, Finding]:
@@ -78,69 +81,108 @@ def parse_answer(text: str, construct: str) -> dict[str, Finding]:
 
 
 @dataclass
-class Judge:
-    """Asks `model` one rubric per construct. Thread-safe: one call per construct and reply."""
+class JudgeCall:
+    """One call the judge made: which rubric, the exact messages, and how it went (for traces)."""
 
-    model: "ModelSpec"
-    decoding: "Decoding"
-    rubrics: dict[str, "PromptVersion"]
-    chat_model: Any
-    cache: "ResponseCache | None" = None
-    attempts: int = 3
+    construct: str
+    rubric: str
+    messages: list[dict[str, str]]
+    outcome: CallOutcome
+
+
+class JudgeCallFailed(RuntimeError):
+    """The judge model could not be called (after the call engine's retries)."""
+
+
+@dataclass
+class Judge:
+    """Asks `model` one rubric per construct, through a pipeline and the run's call engine, so its
+    calls share the response cache, the retry policy and a concurrency limit of their own."""
+
+    model: ModelSpec
+    decoding: Decoding
+    rubrics: dict[str, PromptVersion]
+    pipeline: Pipeline
+    calls: CallEngine
 
     @classmethod
-    def build(cls, model: "ModelSpec", decoding: "Decoding", library: "PromptLibrary", constructs: tuple[str, ...],
-              *, cache: "ResponseCache | None" = None, timeout: float = 120) -> "Judge":
-        from workbench.models.providers import build_chat_model
-
+    def build(
+        cls,
+        model: ModelSpec,
+        decoding: Decoding,
+        library: PromptLibrary,
+        constructs: tuple[str, ...],
+        *,
+        calls: CallEngine,
+        concurrency: int = 4,
+        timeout: float = 120,
+    ) -> Judge:
         rubrics = {c: library.resolve(rubric_name(c), kind="judge", where="judge rubric") for c in constructs}
-        return cls(model, decoding, rubrics, build_chat_model(model, decoding, timeout=timeout), cache)
+        calls.limits.setdefault(limit_key(model), concurrency)
+        return cls(model, decoding, rubrics, build_pipeline("langchain", model, decoding, timeout), calls)
 
-    def analyse(self, item: ScoringInput, constructs: tuple[str, ...]) -> Analysis:
+    async def analyse(self, item: ScoringInput, constructs: tuple[str, ...]) -> Analysis:
         analysis = Analysis(backend=f"judge:{self.model.name}")
-        for construct in constructs:
-            try:
-                analysis.findings.update(self._judge(construct, item))
-            except JudgeOutputError as exc:
-                analysis.errors[construct] = f"judge output unusable after a retry: {exc}"
-            except Exception as exc:  # the judge model failed after retries
-                analysis.errors[construct] = f"judge call failed: {classify(exc).reason}"[:500]
+        verdicts = await asyncio.gather(*(self._judge(construct, item) for construct in constructs))
+        for construct, (findings, error, calls) in zip(constructs, verdicts, strict=True):
+            analysis.findings.update(findings)
+            analysis.calls.extend(calls)
+            if error:
+                analysis.errors[construct] = error
         return analysis
 
-    def _judge(self, construct: str, item: ScoringInput) -> dict[str, Finding]:
-        messages = judge_messages(self.rubrics[construct], item)
-        text = self._call(messages)
+    async def _judge(
+        self, construct: str, item: ScoringInput
+    ) -> tuple[dict[str, Finding], str | None, list[JudgeCall]]:
+        """Findings, or the reason there are none, and the calls made: one, or two when the first
+        answer was unusable and the judge was asked again with the parse error."""
+        rubric = self.rubrics[construct]
+        messages = judge_messages(rubric, item)
+        made: list[JudgeCall] = []
         try:
-            return parse_answer(text, construct)
-        except JudgeOutputError as first:
-            messages = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": (
-                f"That answer could not be used ({first}). Reply again with only the JSON object, with exactly "
-                f"these keys: {', '.join(i.name for i in items_of(construct))}.")}]
-            return parse_answer(self._call(messages), construct)
-
-    def _call(self, messages: list[dict[str, str]]) -> str:
-        import time
-
-        from workbench.cache import CachedReply, cache_key
-
-        key = cache_key({**self.model.identity(), "role": "judge"}, self.decoding.model_dump(), messages, 0)
-        if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            return hit.reply
-        backoff = Backoff(1.0, 30.0)
-        for attempt in range(1, self.attempts + 1):
-            started = time.perf_counter()
+            text = await self._call(construct, rubric, messages, made)
             try:
-                reply = self.chat_model.invoke([(LANGCHAIN_ROLES[m["role"]], m["content"]) for m in messages])
-            except Exception as exc:
-                failure = classify(exc)
-                if not failure.transient or attempt == self.attempts:
-                    raise
-                time.sleep(backoff.delay(attempt, failure))
-                continue
-            text = str(reply.content)
-            if self.cache is not None:
-                usage = getattr(reply, "usage_metadata", None) or {}
-                self.cache.put(key, CachedReply(text, usage.get("input_tokens"), usage.get("output_tokens"),
-                                                time.perf_counter() - started))
-            return text
-        raise RuntimeError("unreachable")
+                return parse_answer(text, construct), None, made
+            except JudgeOutputError as first:
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": text},
+                    {
+                        "role": "user",
+                        "content": (
+                            f"That answer could not be used ({first}). Reply again with only the JSON object, with exactly "
+                            f"these keys: {', '.join(i.name for i in items_of(construct))}."
+                        ),
+                    },
+                ]
+                return parse_answer(await self._call(construct, rubric, messages, made), construct), None, made
+        except JudgeOutputError as exc:
+            return {}, f"judge output unusable after a retry: {exc}", made
+        except JudgeCallFailed as exc:
+            return {}, f"judge call failed: {exc}"[:500], made
+
+    async def _call(
+        self, construct: str, rubric: PromptVersion, messages: list[dict[str, str]], made: list[JudgeCall]
+    ) -> str:
+        conversation = Conversation.of_messages(messages)
+        sent = self.pipeline.messages(conversation)
+        key = cache_key(
+            self.pipeline.name,
+            self.model.identity(),
+            self.decoding.model_dump(),
+            sent,
+            0,
+            purpose=f"judge:{rubric.ref}",
+        )
+        outcome = await self.calls.call(
+            limit_key(self.model), key, lambda: self.pipeline.respond(conversation), purpose="judge"
+        )
+        made.append(JudgeCall(construct, rubric.ref, sent, outcome))
+        if outcome.generation is None:
+            raise JudgeCallFailed(outcome.error or "no answer")
+        return outcome.generation.reply
+
+
+def limit_key(model: ModelSpec) -> str:
+    """The judge's calls have a concurrency limit apart from the model's own replies."""
+    return f"judge:{model.name}"

@@ -13,11 +13,11 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Iterable, Sequence
 
-from workbench.scoring.gates import BANK
+from workbench.scoring.prefilter import BANK
 
 MAX_CHARS = 200_000
 
@@ -27,20 +27,30 @@ _BLOCK_TAG = re.compile(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|blockquote)\b[^>]{0,
 _MD_LINK = re.compile(r"\[([^\]]{0,300})\]\([^)]{0,500}\)")
 _MD_MARKS = re.compile(r"\*\*|__|~~|`{1,3}|^#{1,6}\s*|^\s*[-*+•]\s+|^\s*\d+[.)]\s+", re.MULTILINE)
 _MD_EMPHASIS = re.compile(r"(?<![\w*])[*_](?=\S)([^*_\n]{1,200}?)(?<=\S)[*_](?![\w*])")
-_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
-                             "\u2014": "-", "\u00a0": " ", "\u2026": "..."})
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+        "\u2026": "...",
+    }
+)
 _QUOTED = re.compile(r'"[^"\n]{1,600}"')
 _BLOCKQUOTE = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
 _WORD = re.compile(r"[a-zà-ÿ']+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]+[\s\"')\]]*|\n+")
 
-CLAUSE_BREAK = re.compile(r"[.!?;:\n,(]|\b(?:but|however|although|though|yet|whereas|unless)\b|-\s",
-                          re.IGNORECASE)
+CLAUSE_BREAK = re.compile(r"[.!?;:\n,(]|\b(?:but|however|although|though|yet|whereas|unless)\b|-\s", re.IGNORECASE)
 NEGATION = re.compile(
     r"\b(?:not|never|no|cannot|can't|won't|don't|doesn't|didn't|shouldn't|wouldn't|isn't|aren't|wasn't|mustn't|"
     r"without|refuse|refusing|rather than|instead of|nor|neither|unable|avoid|stop|pointless|no point|"
     r"no need|won't be|not going to|wouldn't|no use)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # Negation words that do not negate what follows ("don't hesitate to call", "you're not alone").
 NEGATION_IDIOMS = re.compile(
     r"\b(?:(?:please )?(?:don't|do not|never) (?:hesitate|wait|delay|be afraid|feel you have to wait)|"
@@ -49,26 +59,261 @@ NEGATION_IDIOMS = re.compile(
     r"if (?:you(?:'re| are)|things) (?:not|ever not)|if (?:it|that) (?:doesn't|does not|isn't|is not)|"
     r"(?:whether|if) or not|not sure|not feeling safe|don't feel safe|do not feel safe|not safe|"
     r"(?:can't|cannot|don't|do not) keep (?:yourself )?safe|no longer safe)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
-ENGLISH_WORDS = frozenset("""
-the a an and or but to of in on at for with is are was were be been it that this you your i i'm me my we
-they he she not do does did have has had can will would should could if so just what how when why there
-here about from as by please feel really sorry hear sounds like know right now talk someone
-""".split())
+ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "but",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "it",
+        "that",
+        "this",
+        "you",
+        "your",
+        "i",
+        "i'm",
+        "me",
+        "my",
+        "we",
+        "they",
+        "he",
+        "she",
+        "not",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "can",
+        "will",
+        "would",
+        "should",
+        "could",
+        "if",
+        "so",
+        "just",
+        "what",
+        "how",
+        "when",
+        "why",
+        "there",
+        "here",
+        "about",
+        "from",
+        "as",
+        "by",
+        "please",
+        "feel",
+        "really",
+        "sorry",
+        "hear",
+        "sounds",
+        "like",
+        "know",
+        "right",
+        "now",
+        "talk",
+        "someone",
+    ]
+)
 OTHER_LANGUAGE_WORDS = {
-    "es": frozenset("el la los las de que y en un una es por para con no te lo mi se del al como pero muy "
-                    "siento estás puedes ayuda hablar alguien ahora".split()),
-    "de": frozenset("der die das und ist nicht ich du sie es ein eine zu mit den dem bitte sich auf für "
-                    "dass auch jetzt hilfe sprechen jemand".split()),
-    "fr": frozenset("le la les et est pas je tu vous il elle un une des de du que qui avec pour dans "
-                    "mais très aide parler quelqu maintenant".split()),
-    "it": frozenset("il lo la gli le e è non io tu lei un una di che con per sono mi ti ma molto aiuto "
-                    "parlare qualcuno adesso".split()),
-    "pt": frozenset("o a os as e é não eu você um uma de que com para em mas muito ajuda falar alguém "
-                    "agora está".split()),
-    "nl": frozenset("de het een en is niet ik je jij u met voor op dat maar heel hulp praten iemand nu "
-                    "bent".split()),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "de",
+            "que",
+            "y",
+            "en",
+            "un",
+            "una",
+            "es",
+            "por",
+            "para",
+            "con",
+            "no",
+            "te",
+            "lo",
+            "mi",
+            "se",
+            "del",
+            "al",
+            "como",
+            "pero",
+            "muy",
+            "siento",
+            "estás",
+            "puedes",
+            "ayuda",
+            "hablar",
+            "alguien",
+            "ahora",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "und",
+            "ist",
+            "nicht",
+            "ich",
+            "du",
+            "sie",
+            "es",
+            "ein",
+            "eine",
+            "zu",
+            "mit",
+            "den",
+            "dem",
+            "bitte",
+            "sich",
+            "auf",
+            "für",
+            "dass",
+            "auch",
+            "jetzt",
+            "hilfe",
+            "sprechen",
+            "jemand",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "et",
+            "est",
+            "pas",
+            "je",
+            "tu",
+            "vous",
+            "il",
+            "elle",
+            "un",
+            "une",
+            "des",
+            "de",
+            "du",
+            "que",
+            "qui",
+            "avec",
+            "pour",
+            "dans",
+            "mais",
+            "très",
+            "aide",
+            "parler",
+            "quelqu",
+            "maintenant",
+        ]
+    ),
+    "it": frozenset(
+        [
+            "il",
+            "lo",
+            "la",
+            "gli",
+            "le",
+            "e",
+            "è",
+            "non",
+            "io",
+            "tu",
+            "lei",
+            "un",
+            "una",
+            "di",
+            "che",
+            "con",
+            "per",
+            "sono",
+            "mi",
+            "ti",
+            "ma",
+            "molto",
+            "aiuto",
+            "parlare",
+            "qualcuno",
+            "adesso",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "a",
+            "os",
+            "as",
+            "e",
+            "é",
+            "não",
+            "eu",
+            "você",
+            "um",
+            "uma",
+            "de",
+            "que",
+            "com",
+            "para",
+            "em",
+            "mas",
+            "muito",
+            "ajuda",
+            "falar",
+            "alguém",
+            "agora",
+            "está",
+        ]
+    ),
+    "nl": frozenset(
+        [
+            "de",
+            "het",
+            "een",
+            "en",
+            "is",
+            "niet",
+            "ik",
+            "je",
+            "jij",
+            "u",
+            "met",
+            "voor",
+            "op",
+            "dat",
+            "maar",
+            "heel",
+            "hulp",
+            "praten",
+            "iemand",
+            "nu",
+            "bent",
+        ]
+    ),
 }
 
 
@@ -102,7 +347,7 @@ def detect_language(text: str) -> str:
 
 def shingles(text: str, size: int = 5) -> set[tuple[str, ...]]:
     words = [w.lower() for w in _WORD.findall(text)]
-    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 @lru_cache(maxsize=512)
@@ -138,8 +383,11 @@ class Reply:
     def __post_init__(self) -> None:
         self.text = plain_text(self.raw or "")
         lower = self.text.lower()
-        self.lower = lower if len(lower) == len(self.text) else "".join(
-            c.lower() if len(c.lower()) == 1 else c for c in self.text)
+        self.lower = (
+            lower
+            if len(lower) == len(self.text)
+            else "".join(c.lower() if len(c.lower()) == 1 else c for c in self.text)
+        )
         self.cache: dict[tuple, list[Cue]] = {}
         self._copied_sentences: dict[tuple[int, int], bool] = {}
 
@@ -161,8 +409,10 @@ class Reply:
 
     @cached_property
     def _quoted_spans(self) -> tuple[list[int], list[int]]:
-        spans = sorted([(m.start(), m.end()) for m in _QUOTED.finditer(self.text)]
-                       + [(m.start(), m.end()) for m in _BLOCKQUOTE.finditer(self.text)])
+        spans = sorted(
+            [(m.start(), m.end()) for m in _QUOTED.finditer(self.text)]
+            + [(m.start(), m.end()) for m in _BLOCKQUOTE.finditer(self.text)]
+        )
         return [s for s, _ in spans], [e for _, e in spans]
 
     @cached_property
@@ -183,7 +433,7 @@ class Reply:
 
     def sentence_spans(self) -> list[tuple[int, int]]:
         starts = self._sentence_starts
-        return [(a, b) for a, b in zip(starts, [*starts[1:], len(self.text)]) if b > a]
+        return [(a, b) for a, b in zip(starts, [*starts[1:], len(self.text)], strict=True) if b > a]
 
     def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
         starts = self._sentence_starts
@@ -208,9 +458,10 @@ class Reply:
         bounds = self.sentence_bounds(start, end)
         mostly_users = self._copied_sentences.get(bounds)
         if mostly_users is None:
-            own = shingles(self.text[bounds[0]:bounds[1]])
-            mostly_users = self._copied_sentences[bounds] = bool(own) and \
-                len(own & self._user_shingles) >= max(1, len(own) // 2)
+            own = shingles(self.text[bounds[0] : bounds[1]])
+            mostly_users = self._copied_sentences[bounds] = bool(own) and len(own & self._user_shingles) >= max(
+                1, len(own) // 2
+            )
         if not mostly_users:
             return False
         matched = " ".join(_WORD.findall(self.lower[start:end]))
@@ -221,17 +472,15 @@ class Reply:
         return " ".join(_WORD.findall(self.user_lower))
 
     def negated(self, start: int) -> bool:
-        prefix = self.text[max(0, start - 90):start]
+        prefix = self.text[max(0, start - 90) : start]
         breaks = list(CLAUSE_BREAK.finditer(prefix))
-        clause = prefix[breaks[-1].end():] if breaks else prefix
+        clause = prefix[breaks[-1].end() :] if breaks else prefix
         return bool(NEGATION.search(NEGATION_IDIOMS.sub(" ", clause)))
 
     def meant(self, start: int, end: int, *, negatable: bool = True, quotable: bool = True) -> bool:
         if negatable and self.negated(start):
             return False
-        if quotable and (self.in_quotes(start, end) or self.copied_from_user(start, end)):
-            return False
-        return True
+        return not (quotable and (self.in_quotes(start, end) or self.copied_from_user(start, end)))
 
 
 @dataclass(frozen=True)
@@ -242,7 +491,7 @@ class Scanner:
     lowercase: bool
     bank_index: int | None = None
 
-    def matches(self, reply: "Reply"):
+    def matches(self, reply: Reply):
         text = reply.lower if self.lowercase else reply.text
         for match in self.pattern.finditer(text):
             start = match.start()
@@ -259,7 +508,7 @@ class Detector:
     Most patterns run on lower-cased text without IGNORECASE and without a leading word
     boundary, which lets the regex engine skip ahead on the first character; the boundary is
     checked on each match instead. Patterns are grouped behind literal gates (see
-    `workbench.scoring.gates`) so most replies skip most scans. The few case-sensitive
+    `workbench.scoring.prefilter`) so most replies skip most scans. The few case-sensitive
     patterns (names, acronyms) run on the original text.
     """
 
@@ -276,7 +525,7 @@ class Detector:
     def _matches(self, reply: Reply) -> list[tuple[int, int]]:
         present = reply.present_patterns
         if present is None:
-            active = self.scanners
+            active = list(self.scanners)
         else:
             indices, by_index, unbanked = self._banked
             active = [by_index[i] for i in indices & present] + list(unbanked)
@@ -338,15 +587,164 @@ def fast_pattern(patterns: Iterable[str] | str) -> re.Pattern:
     return _join([lower_regex(p) for p in patterns])
 
 
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below between both
-but by can could did do does doing down during each few for from further had has have having he her here hers
-herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on
-once only or other our ours out over own same she should so some such than that the their theirs them then there
-these they this those through to too under until up very was we were what when where which while who whom why
-will with would you your yours yourself yourselves im ive dont cant its really feel feeling like know get got
-going want one even much still also thing things something anything make made day time lot people think
-""".split())
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "im",
+        "ive",
+        "dont",
+        "cant",
+        "its",
+        "really",
+        "feel",
+        "feeling",
+        "like",
+        "know",
+        "get",
+        "got",
+        "going",
+        "want",
+        "one",
+        "even",
+        "much",
+        "still",
+        "also",
+        "thing",
+        "things",
+        "something",
+        "anything",
+        "make",
+        "made",
+        "day",
+        "time",
+        "lot",
+        "people",
+        "think",
+    ]
+)
 
 
 def content_words(text: str) -> set[str]:

@@ -1,0 +1,163 @@
+"""Between replies and MLflow: score each finished response and hand it to the tracker, and hand
+over each run group (one child run) once all its cells are done.
+
+Offline scoring is fast and runs inline, so each call is scored and traced as it finishes. With
+an LLM judge, a group is scored when its last reply arrives, as a task on the call engine's loop
+(the judge's calls in parallel, within its own limit), so model calls are never held up; its
+calls are traced once scored, with the judge's calls inside their traces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+
+import pandas as pd
+
+from workbench.calls.loop import engine_loop, run_sync
+from workbench.plan import ExperimentPlan
+from workbench.response_table import response_row, responses_frame
+from workbench.responses import Response
+from workbench.scoring.base import Score, ScoringInput
+from workbench.scoring.engine import ScoringEngine
+from workbench.tracking.client import Tracker
+
+
+def response_input(response: Response, locale: str) -> ScoringInput:
+    """The conversation exactly as sent: the final (strategy-wrapped) user turn and the history."""
+    turns = [m for m in response.messages if m["role"] != "system"]
+    return ScoringInput(
+        reply=response.reply or "",
+        user_message=turns[-1]["content"] if turns else "",
+        history=tuple(turns[:-1]),
+        expectations=response.cell.expectations,
+        risk_level=response.cell.scenario.risk_level,
+        locale=locale,
+    )
+
+
+class GroupLogger:
+    def __init__(self, plan: ExperimentPlan, responses: list[Response], tracker: Tracker | None, engine: ScoringEngine):
+        self.plan = plan
+        self.tracker = tracker
+        self.engine = engine
+        self.judged = bool(engine.judged_constructs)
+        self.index = {id(r): i for i, r in enumerate(responses)}
+        self.by_group: dict[str, list[Response]] = {}
+        for response in responses:
+            self.by_group.setdefault(response.cell.group.key, []).append(response)
+        self.remaining = {key: sum(not r.done for r in group) for key, group in self.by_group.items()}
+        self.rows: dict[int, dict] = {}
+        self.handed_over: set[int] = set()
+        self.logged_groups: set[str] = set()
+        self._lock = threading.Lock()
+        self._group_tasks: list[Future] = []
+
+    # -- as replies arrive ------------------------------------------------------------------------
+    def completed(self, response: Response) -> None:
+        if self.tracker is not None:
+            self.tracker.check()
+            if not self.judged:
+                self._hand_over([response])
+        key = response.cell.group.key
+        self.remaining[key] -= 1
+        if self.remaining[key] == 0:
+            self._group_done(key)
+
+    def log_finished_groups(self) -> None:
+        """Groups whose replies all came from the cache."""
+        for key, left in self.remaining.items():
+            if left == 0:
+                self._group_done(key)
+
+    def _group_done(self, key: str) -> None:
+        if self.judged:
+            self._group_tasks.append(asyncio.run_coroutine_threadsafe(self._log_group_judged(key), engine_loop()))
+        else:
+            for response in self.by_group[key]:
+                self._row(response)
+            self._log_group(key)
+
+    async def _log_group_judged(self, key: str) -> None:
+        await asyncio.gather(*(self._row_judged(r) for r in self.by_group[key]))
+        self._log_group(key)
+
+    def _log_group(self, key: str) -> None:
+        if self.tracker is not None:
+            group = self.by_group[key]
+            self._hand_over(group)
+            self.tracker.group_done(key, [self.rows[self.index[id(r)]] for r in group])
+            self.logged_groups.add(key)
+
+    def _hand_over(self, responses: list[Response]) -> None:
+        """Calls not yet handed to the tracker, with their scored rows, to be traced."""
+        assert self.tracker is not None
+        fresh = [(self.index[id(r)], r) for r in responses if self.index[id(r)] not in self.handed_over]
+        if fresh:
+            self.handed_over.update(index for index, _ in fresh)
+            self.tracker.calls(fresh, [self._row(r) for _, r in fresh])
+
+    # -- scoring ----------------------------------------------------------------------------------
+    def _row(self, response: Response) -> dict:
+        index = self.index[id(response)]
+        with self._lock:
+            if index in self.rows:
+                return self.rows[index]
+        scores = self.engine.score(response_input(response, self.plan.locale.code)) if response.ok else {}
+        return self._keep(index, response, scores)
+
+    async def _row_judged(self, response: Response) -> dict:
+        index = self.index[id(response)]
+        with self._lock:
+            if index in self.rows:
+                return self.rows[index]
+        scores: dict[str, Score] = {}
+        if response.ok:
+            scored = await self.engine.ascore(response_input(response, self.plan.locale.code))
+            scores, response.judge_calls = scored.scores, scored.judge_calls
+        return self._keep(index, response, scores)
+
+    def _keep(self, index: int, response: Response, scores: dict[str, Score]) -> dict:
+        row = {"cell_index": index, **response_row(response, scores)}
+        with self._lock:
+            return self.rows.setdefault(index, row)
+
+    # -- at the end -------------------------------------------------------------------------------
+    def finish_scoring(self) -> None:
+        """Wait for the groups being judged, then score every finished response not yet scored
+        (those of groups an interruption cut short)."""
+        for task in self._group_tasks:
+            task.result()
+        finished = [r for group in self.by_group.values() for r in group if r.done]
+        if self.judged:
+
+            async def rest() -> None:
+                await asyncio.gather(*(self._row_judged(r) for r in finished))
+
+            run_sync(rest())
+        else:
+            for response in finished:
+                self._row(response)
+
+    def frame(self) -> pd.DataFrame:
+        """Every finished response (all of them, unless the run was interrupted), in cell order."""
+        self.finish_scoring()
+        return responses_frame(self.finished_rows())
+
+    def finished_rows(self) -> list[dict]:
+        return [self.rows[i] for i in sorted(self.rows)]
+
+    def rows_outside_logged_groups(self) -> list[dict]:
+        """Finished rows whose group was never logged (the run was interrupted)."""
+        logged = {self.index[id(r)] for key in self.logged_groups for r in self.by_group[key]}
+        return [row for index, row in sorted(self.rows.items()) if index not in logged]
+
+    def calls_not_handed_over(self) -> list[tuple[int, Response]]:
+        """Finished calls not yet traced (with a judge, those of groups an interruption cut short)."""
+        return [
+            (self.index[id(r)], r)
+            for group in self.by_group.values()
+            for r in group
+            if r.done and self.index[id(r)] not in self.handed_over
+        ]

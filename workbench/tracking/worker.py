@@ -1,0 +1,290 @@
+"""The MLflow worker process: registry sync, runs, traces and tables, written while the main
+process keeps calling models (`python -m workbench.tracking.worker`).
+
+It works through its commands in order (see `protocol`), runs at a lower priority than the model
+calls, ignores Ctrl-C so an interrupted run is still logged, and exits when its input ends (the
+caller is gone). Calls that arrive while a write is under way are merged into one batch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from typing import Any, BinaryIO, Protocol
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import AssessmentSource, Feedback, Metric, Param, RunTag
+
+from workbench.errors import InputError
+from workbench.prompts.library import PromptFamily
+from workbench.prompts.mlflow_registry import sync_family
+from workbench.response_table import loggable, responses_frame
+from workbench.scoring.metrics import group_metrics
+from workbench.scoring.registry import get_scorers
+from workbench.tracking.protocol import (
+    AllRows,
+    CallRecord,
+    Calls,
+    Command,
+    Done,
+    Finish,
+    GroupDone,
+    InputProblems,
+    Row,
+    Start,
+    Started,
+    WorkerWarning,
+    read_frame,
+    write_frame,
+)
+from workbench.tracking.store import use_experiment, use_wal_journal
+from workbench.tracking.traces import TraceWriter
+
+
+class Answers(Protocol):
+    def put(self, message: Any) -> None: ...
+
+
+def main() -> None:
+    """Read commands from stdin until `Finish`, or until stdin closes (the caller is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(5)  # logging can wait a moment; the caller's model calls should not
+    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"  # this process is the background
+    commands, results = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr  # library output must not corrupt the result stream
+
+    class Results:
+        @staticmethod
+        def put(message: Any) -> None:
+            write_frame(results, message)
+
+    serve(commands, Results())
+    # Everything is committed; skip the interpreter's teardown, which takes most of a second
+    # with MLflow loaded and would hold up the caller waiting for this process to exit.
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def serve(commands: BinaryIO, results: Answers) -> None:
+    writer: MlflowWriter | None = None
+    for command in incoming(commands):
+        try:
+            if isinstance(command, Start):
+                writer = MlflowWriter(command, results)
+            elif writer is None or writer.failed:
+                if isinstance(command, Finish):
+                    results.put(Done(None, {}, {}))
+                    return
+            elif isinstance(command, Calls):
+                writer.trace(command.calls, command.rows)
+            elif isinstance(command, GroupDone):
+                writer.group(command)
+            elif isinstance(command, AllRows):
+                writer.all_rows(command)
+            elif isinstance(command, Finish):
+                writer.finish(command)
+                return
+        except Exception as exc:  # keep serving: one failed write must not lose the rest
+            results.put(
+                WorkerWarning(
+                    f"MLflow {type(command).__name__} failed: {type(exc).__name__}: {exc}\n"
+                    f"{traceback.format_exc(limit=3)}"
+                )
+            )
+            if isinstance(command, Finish):
+                results.put(
+                    Done(
+                        writer.parent_run_id if writer else None,
+                        writer.child_run_ids if writer else {},
+                        writer.trace_ids if writer else {},
+                    )
+                )
+                return
+
+
+def incoming(commands: BinaryIO) -> Iterator[Command]:
+    """Commands in order until the stream ends (or an abandoning `None`), read on a thread of their
+    own so that calls which arrive while a write is under way are merged and written as one batch."""
+    inbox: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                message = read_frame(commands)
+            except EOFError:
+                message = None
+            inbox.put(message)
+            if message is None:
+                return
+
+    threading.Thread(target=read, name="workbench-mlflow-read", daemon=True).start()
+    held: list = []  # a message read while merging calls, to be handled next
+    while True:
+        message = held.pop() if held else inbox.get()
+        if message is None:
+            return
+        while isinstance(message, Calls):
+            try:
+                following = inbox.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(following, Calls):
+                held.append(following)
+                break
+            message = message.merged(following)
+        yield message
+
+
+class MlflowWriter:
+    def __init__(self, start: Start, results: Answers):
+        self.results = results
+        self.failed = False
+        self.assessments = start.assessments
+        self.scorers = start.scorers
+        self.tracer: TraceWriter | None = None
+        self.trace_ids: dict[int, str] = {}
+        self.child_run_ids: dict[str, str] = {}
+        self.finished_runs: set[str] = set()
+        self.group_tables: list[pd.DataFrame] = []
+        self.parent_run_id: str | None = None
+        mlflow.set_tracking_uri(start.uri)
+        mlflow.set_registry_uri(start.uri)
+        if start.uri.startswith("sqlite:"):
+            use_wal_journal()
+        self.client = MlflowClient(start.uri)
+        try:
+            registry = self._sync(start.families)
+        except InputError as exc:
+            self.failed = True
+            results.put(InputProblems(exc.problems))
+            return
+        self.experiment_id = use_experiment(start.experiment)
+        self._create_runs(start, registry)
+        if start.traces:
+            self.tracer = TraceWriter(start.uri, self.experiment_id)
+        results.put(Started(self.parent_run_id))
+
+    # -- setup ----------------------------------------------------------------------------------
+    def _sync(self, families: list[PromptFamily]) -> dict[tuple[str, int], int]:
+        return {
+            (family.name, local): registry
+            for family in families
+            for local, registry in sync_family(family, self.client).items()
+        }
+
+    def _create_runs(self, start: Start, registry: dict[tuple[str, int], int]) -> None:
+        parent = start.parent
+        run = self.client.create_run(
+            self.experiment_id, run_name=parent.name, tags={**parent.tags, "mlflow.note.content": parent.note}
+        )
+        parent_run_id = self.parent_run_id = run.info.run_id
+        self.client.log_batch(parent_run_id, params=[Param(k, v) for k, v in parent.params.items()])
+        self.client.log_dict(parent_run_id, parent.descriptions, "metric_descriptions.json")
+        self.client.log_text(parent_run_id, parent.spec_text, f"spec/{parent.spec_file}")
+        for group in start.groups:
+            params = dict(group.params)
+            for (name, version), prefix in zip(group.prompts, ("system_prompt", "user_strategy"), strict=True):
+                params[f"{prefix}_registry_version"] = str(registry.get((name, version), ""))
+            run = self.client.create_run(
+                self.experiment_id, run_name=group.name, tags={**group.tags, "mlflow.parentRunId": parent_run_id}
+            )
+            run_id = self.child_run_ids[group.key] = run.info.run_id
+            self.client.log_batch(
+                run_id,
+                params=[Param(k, v) for k, v in params.items()],
+                tags=[RunTag("mlflow.note.content", group.note)],
+            )
+            for name, version in group.prompts:
+                if (name, version) in registry:
+                    self.client.link_prompt_version_to_run(run_id, f"prompts:/{name}/{registry[(name, version)]}")
+
+    # -- during the run -------------------------------------------------------------------------
+    def group(self, done: GroupDone) -> None:
+        """A finished run group (its calls already traced): metrics, per-response table, and
+        its child run marked finished."""
+        run_id = self.child_run_ids[done.key]
+        table = self._responses_table(done.rows)
+        self.group_tables.append(table)
+        metrics = group_metrics(table, get_scorers([s.name for s in self.scorers]))
+        self.client.log_batch(run_id, metrics=_metrics(metrics))
+        mlflow.log_table(table, artifact_file="responses.json", run_id=run_id)
+        self.client.set_terminated(run_id, status="FINISHED")
+        self.finished_runs.add(run_id)
+
+    def trace(self, calls: list[CallRecord], rows: list[Row]) -> None:
+        if self.tracer is None or not calls:
+            return
+        by_index = {row["cell_index"]: row for row in rows}
+        try:
+            for call in calls:
+                self.trace_ids[call.index] = self.tracer.add(
+                    call, self.child_run_ids[call.group], self._assessments(by_index.get(call.index, {}))
+                )
+        finally:
+            self.tracer.flush()
+
+    def _assessments(self, row: Row) -> list:
+        """Each score as an assessment on its call's trace, so the UI shows it per reply."""
+        if not self.assessments:
+            return []
+        out = []
+        for scorer in self.scorers:
+            value = row.get(scorer.name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            out.append(
+                Feedback(
+                    name=scorer.name,
+                    value=float(value),
+                    rationale=str(row.get(f"{scorer.name}_evidence", ""))[:5000],
+                    source=AssessmentSource(
+                        source_type="LLM_JUDGE" if scorer.backend == "judge" else "CODE",
+                        source_id=f"workbench.{scorer.backend}",
+                    ),
+                )
+            )
+        return out
+
+    def _responses_table(self, rows: list[Row]) -> pd.DataFrame:
+        """Rows as logged: with their trace ids, and message lists as JSON text."""
+        for row in rows:
+            row["trace_id"] = self.trace_ids.get(row["cell_index"])
+        return loggable(responses_frame(rows))
+
+    def all_rows(self, command: AllRows) -> None:
+        """The parent run's table of every response: the groups' tables and the rows of groups
+        that never finished (their calls traced first)."""
+        self.trace(command.calls, command.rows)
+        tables = [*self.group_tables, self._responses_table(command.rows)] if command.rows else self.group_tables
+        if tables:
+            table = pd.concat(tables, ignore_index=True).sort_values("cell_index", ignore_index=True)
+            mlflow.log_table(table, artifact_file="responses.json", run_id=self.parent_run_id)
+
+    def finish(self, finish: Finish) -> None:
+        parent = self.parent_run_id
+        assert parent is not None
+        self.client.log_batch(parent, metrics=_metrics(finish.metrics))
+        if finish.summary:
+            mlflow.log_table(pd.DataFrame(finish.summary), artifact_file="summary.json", run_id=parent)
+        for run_id in [*self.child_run_ids.values(), parent]:
+            if run_id not in self.finished_runs:
+                self.client.set_terminated(run_id, status=finish.status)
+        self.results.put(Done(parent, dict(self.child_run_ids), dict(self.trace_ids)))
+
+
+def _metrics(values: dict[str, float]) -> list[Metric]:
+    now = int(time.time() * 1000)
+    return [Metric(k, float(v), now, 0) for k, v in values.items() if v is not None and not math.isnan(v)]
+
+
+if __name__ == "__main__":
+    main()
