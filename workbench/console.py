@@ -17,6 +17,7 @@ from rich.table import Table
 from workbench.errors import InputError
 from workbench.runner import Progress
 from workbench.scoring.registry import Scorer
+from workbench.scoring.validity import validity_note
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True)
@@ -96,15 +97,33 @@ def summary_columns(scorers: list[Scorer]) -> dict[str, str]:
     return {**GROUP_COLUMNS, **{s.metric: s.label for s in scorers if s.headline}, **RUN_COLUMNS}
 
 
-def summary_table(summary: pd.DataFrame, scorers: list[Scorer], title: str = "Summary") -> Table:
+LOW_VALIDITY = "†"
+
+
+def summary_table(
+    summary: pd.DataFrame, scorers: list[Scorer], title: str = "Summary", validity: dict[str, dict] | None = None
+) -> Table:
+    """The headline metrics per run group; a metric whose scorer is low-validity or unvalidated is
+    marked † in its heading (see `validity_notes`)."""
     table = Table(title=title, show_lines=False)
     headings = summary_columns(scorers)
+    weak = {s.metric for s in scorers if (validity or {}).get(s.name, {}).get("status", "ok") != "ok"}
     columns = [c for c in headings if c in summary.columns]
     for column in columns:
-        table.add_column(headings[column], justify="left" if summary[column].dtype == object else "right")
+        heading = headings[column] + (LOW_VALIDITY if column in weak else "")
+        table.add_column(heading, justify="left" if summary[column].dtype == object else "right")
     for _, row in summary.iterrows():
         table.add_row(*(_cell(row[c]) for c in columns))
     return table
+
+
+def validity_notes(scorers: list[Scorer], validity: dict[str, dict]) -> list[str]:
+    """One line per low-validity or unvalidated metric: do not promote a prompt on these alone."""
+    return [
+        f"{LOW_VALIDITY} {s.metric}: {validity_note(validity[s.name])}"
+        for s in scorers
+        if s.name in validity and validity[s.name].get("status") != "ok"
+    ]
 
 
 def _cell(value) -> str:

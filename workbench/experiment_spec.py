@@ -73,8 +73,13 @@ class ExperimentSpec(BaseModel):
     )
     repeats: int = Field(1, gt=0, le=100, description="Samples per cell.")
     decoding: Decoding = Field(default_factory=Decoding)
-    scorers: list[str] | dict[str, Literal["offline", "judge"]] | None = Field(
-        None, description="Scorer names (offline back-end), or {name: offline|judge}; default: all, offline."
+    scorers: list[str] | dict[str, Literal["learned", "fast", "judge", "offline"]] | None = Field(
+        None,
+        description="Scorer names (learned back-end), or {name: learned|fast|judge}; default: all, learned. "
+        "`offline` is the old name of `learned`.",
+    )
+    scorer_version: str | None = Field(
+        None, description="Pin the learned back-end to a scorer version (`workbench scorers list`); default learned-1."
     )
     judge: JudgeSettings | None = Field(None, description="Required when any scorer uses the judge back-end.")
     concurrency: int = Field(4, gt=0, le=256, description="Parallel calls per model, unless the model sets its own.")

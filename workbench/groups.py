@@ -1,15 +1,18 @@
 """Between replies and MLflow: score each finished response and hand it to the tracker, and hand
 over each run group (one child run) once all its cells are done.
 
-Offline scoring is fast and runs inline, so each call is scored and traced as it finishes. With
-an LLM judge, a group is scored when its last reply arrives, as a task on the call engine's loop
-(the judge's calls in parallel, within its own limit), so model calls are never held up; its
-calls are traced once scored, with the judge's calls inside their traces.
+Scoring never runs on the event loop that makes the model calls. Without a judge, finished
+responses go to a scoring thread, which reads whatever has arrived in one batch (the learned
+back-end embeds a batch of replies at once) and traces each call as soon as it is scored. With an
+LLM judge, a group is scored when its last reply arrives, as a task on the call engine's loop (the
+judge's calls in parallel, within its own limit), and its calls are traced once scored, with the
+judge's calls inside their traces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 from concurrent.futures import Future
 
@@ -22,6 +25,9 @@ from workbench.responses import Response
 from workbench.scoring.base import Score, ScoringInput
 from workbench.scoring.engine import ScoringEngine
 from workbench.tracking.client import Tracker
+
+BATCH = 64
+_STOP = object()
 
 
 def response_input(response: Response, locale: str) -> ScoringInput:
@@ -53,36 +59,105 @@ class GroupLogger:
         self.logged_groups: set[str] = set()
         self._lock = threading.Lock()
         self._group_tasks: list[Future] = []
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if not self.judged:
+            self._thread = threading.Thread(target=self._score_loop, name="workbench-scoring", daemon=True)
+            self._thread.start()
 
-    # -- as replies arrive ------------------------------------------------------------------------
+    # -- as replies arrive (on the event loop) ------------------------------------------------------
     def completed(self, response: Response) -> None:
         if self.tracker is not None:
             self.tracker.check()
-            if not self.judged:
-                self._hand_over([response])
+        if not self.judged:
+            self._inbox.put(response)
+            return
         key = response.cell.group.key
         self.remaining[key] -= 1
         if self.remaining[key] == 0:
-            self._group_done(key)
+            self._group_tasks.append(asyncio.run_coroutine_threadsafe(self._log_group_judged(key), engine_loop()))
 
     def log_finished_groups(self) -> None:
         """Groups whose replies all came from the cache."""
         for key, left in self.remaining.items():
             if left == 0:
-                self._group_done(key)
+                if self.judged:
+                    self._group_tasks.append(
+                        asyncio.run_coroutine_threadsafe(self._log_group_judged(key), engine_loop())
+                    )
+                else:
+                    self._inbox.put(key)
 
-    def _group_done(self, key: str) -> None:
-        if self.judged:
-            self._group_tasks.append(asyncio.run_coroutine_threadsafe(self._log_group_judged(key), engine_loop()))
-        else:
-            for response in self.by_group[key]:
-                self._row(response)
+    # -- the scoring thread (no judge) --------------------------------------------------------------
+    def _score_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            batch = [self._inbox.get()]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = _STOP in batch
+            try:
+                self._handle([m for m in batch if m is not _STOP])
+            except BaseException as exc:  # handed back to the run in finish_scoring
+                self._failure = self._failure or exc
+
+    def _handle(self, batch: list) -> None:
+        arrived = [m for m in batch if isinstance(m, Response)]
+        cached_groups = [m for m in batch if isinstance(m, str)]
+        self._score([r for r in arrived if r.ok])
+        for response in arrived:
+            self._keep_unscored(response)
+        if self.tracker is not None and arrived:
+            self._hand_over(arrived)
+        finished = list(cached_groups)
+        for response in arrived:
+            key = response.cell.group.key
+            self.remaining[key] -= 1
+            if self.remaining[key] == 0:
+                finished.append(key)
+        for key in finished:
+            group = self.by_group[key]
+            self._score([r for r in group if r.ok and self.index[id(r)] not in self.rows])
+            for response in group:
+                self._keep_unscored(response)
             self._log_group(key)
 
+    def _score(self, responses: list[Response]) -> None:
+        fresh = [r for r in responses if self.index[id(r)] not in self.rows]
+        if not fresh:
+            return
+        locale = self.plan.locale.code
+        for response, scores in zip(
+            fresh, self.engine.score_many([response_input(r, locale) for r in fresh]), strict=True
+        ):
+            self._keep(self.index[id(response)], response, scores)
+
+    def _keep_unscored(self, response: Response) -> None:
+        """An error row (no reply) has no scores but still a row."""
+        if self.index[id(response)] not in self.rows and not response.ok and response.done:
+            self._keep(self.index[id(response)], response, {})
+
+    # -- with a judge -------------------------------------------------------------------------------
     async def _log_group_judged(self, key: str) -> None:
         await asyncio.gather(*(self._row_judged(r) for r in self.by_group[key]))
         self._log_group(key)
 
+    async def _row_judged(self, response: Response) -> dict:
+        index = self.index[id(response)]
+        with self._lock:
+            if index in self.rows:
+                return self.rows[index]
+        scores: dict[str, Score] = {}
+        if response.ok:
+            scored = await self.engine.ascore(response_input(response, self.plan.locale.code))
+            scores, response.judge_calls = scored.scores, scored.judge_calls
+        return self._keep(index, response, scores)
+
+    # -- hand-over ----------------------------------------------------------------------------------
     def _log_group(self, key: str) -> None:
         if self.tracker is not None:
             group = self.by_group[key]
@@ -96,37 +171,22 @@ class GroupLogger:
         fresh = [(self.index[id(r)], r) for r in responses if self.index[id(r)] not in self.handed_over]
         if fresh:
             self.handed_over.update(index for index, _ in fresh)
-            self.tracker.calls(fresh, [self._row(r) for _, r in fresh])
-
-    # -- scoring ----------------------------------------------------------------------------------
-    def _row(self, response: Response) -> dict:
-        index = self.index[id(response)]
-        with self._lock:
-            if index in self.rows:
-                return self.rows[index]
-        scores = self.engine.score(response_input(response, self.plan.locale.code)) if response.ok else {}
-        return self._keep(index, response, scores)
-
-    async def _row_judged(self, response: Response) -> dict:
-        index = self.index[id(response)]
-        with self._lock:
-            if index in self.rows:
-                return self.rows[index]
-        scores: dict[str, Score] = {}
-        if response.ok:
-            scored = await self.engine.ascore(response_input(response, self.plan.locale.code))
-            scores, response.judge_calls = scored.scores, scored.judge_calls
-        return self._keep(index, response, scores)
+            self.tracker.calls(fresh, [self.rows[index] for index, _ in fresh])
 
     def _keep(self, index: int, response: Response, scores: dict[str, Score]) -> dict:
         row = {"cell_index": index, **response_row(response, scores)}
         with self._lock:
             return self.rows.setdefault(index, row)
 
-    # -- at the end -------------------------------------------------------------------------------
+    # -- at the end ---------------------------------------------------------------------------------
     def finish_scoring(self) -> None:
-        """Wait for the groups being judged, then score every finished response not yet scored
-        (those of groups an interruption cut short)."""
+        """Let the scorer finish what has arrived, then score every finished response not yet
+        scored (those of groups an interruption cut short)."""
+        if self._thread is not None:
+            self._inbox.put(_STOP)
+            self._thread.join()
+            if self._failure is not None:
+                raise self._failure
         for task in self._group_tasks:
             task.result()
         finished = [r for group in self.by_group.values() for r in group if r.done]
@@ -137,8 +197,9 @@ class GroupLogger:
 
             run_sync(rest())
         else:
+            self._score([r for r in finished if r.ok])
             for response in finished:
-                self._row(response)
+                self._keep_unscored(response)
 
     def frame(self) -> pd.DataFrame:
         """Every finished response (all of them, unless the run was interrupted), in cell order."""

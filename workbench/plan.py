@@ -21,6 +21,7 @@ from workbench.paths import project_root, prompts_dir
 from workbench.pipelines.base import PIPELINES, Conversation
 from workbench.prompts import AliasResolver, PromptLibrary, PromptVersion
 from workbench.scenarios import EXPECTATION_NAMES, Scenario, dataset_hash, load_scenarios
+from workbench.scoring.learned.versions import version_folder
 from workbench.scoring.registry import Scorer, get_scorers
 from workbench.yaml_files import with_lines
 
@@ -172,6 +173,8 @@ def build_plan(
             Problem("two models share a name", file, "models", None, "give repeated specs different 'label:' values")
         )
     scorers = attempt(get_scorers, spec.scorer_names, file=file)
+    if spec.scorer_version is not None:
+        attempt(version_folder, spec.scorer_version, root, file=file)
     if "judge" in spec.scorer_backends.values():
         if spec.judge is None:
             problems.append(

@@ -32,6 +32,8 @@ class ExperimentResult:
     child_run_ids: dict[str, str] = field(default_factory=dict)
     tracking_uri: str | None = None
     warnings: list[str] = field(default_factory=list)
+    validity: dict[str, dict] = field(default_factory=dict)
+    """Each scorer's measured agreement with human labels (`workbench.scoring.validity`)."""
 
     @property
     def df(self) -> pd.DataFrame:
@@ -39,3 +41,33 @@ class ExperimentResult:
 
     def summary(self) -> pd.DataFrame:
         return summarize(self.frame, self.plan.scorers)
+
+    def validity_table(self) -> pd.DataFrame:
+        """One row per metric: the back-end, the agreement it showed with human labels on the
+        frozen test split, its interval and floor, and whether it is low-validity."""
+        rows = []
+        for scorer in self.plan.scorers:
+            entry = self.validity.get(scorer.name, {})
+            low, high = entry.get("ci") or [None, None]
+            rows.append(
+                {
+                    "metric": scorer.metric,
+                    "backend": entry.get("backend"),
+                    "version": entry.get("version"),
+                    "statistic": entry.get("statistic"),
+                    "agreement": entry.get("value"),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": entry.get("n"),
+                    "floor": entry.get("floor"),
+                    "status": entry.get("status", "unvalidated"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def low_validity(self) -> list[str]:
+        """Metrics whose scorer cannot back them: below their floor, or never validated."""
+        return [self.plan_metric(name) for name, entry in self.validity.items() if entry.get("status") != "ok"]
+
+    def plan_metric(self, name: str) -> str:
+        return next((s.metric for s in self.plan.scorers if s.name == name), name)

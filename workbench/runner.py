@@ -23,6 +23,7 @@ from workbench.responses import Response, build_pipelines, call_engine, collect,
 from workbench.result import ExperimentResult, RunStats
 from workbench.scoring.engine import DEFAULT_JUDGE_DECODING, build_engine
 from workbench.scoring.metrics import group_metrics, summarize
+from workbench.scoring.validity import run_validity
 from workbench.tracking.client import Tracker
 from workbench.tracking.store import configure, tracking_uri
 
@@ -72,7 +73,6 @@ def run_experiment(
     pending = fill_from_cache(responses, cache)
 
     uri = tracking_uri(plan.root)
-    tracker = Tracker(plan, uri) if track else None
     calls = call_engine(plan, cache)
     judge = plan.spec.judge
     engine = build_engine(
@@ -84,7 +84,13 @@ def run_experiment(
         calls=calls,
         judge_concurrency=judge.concurrency if judge else 4,
         timeout=plan.spec.timeout_s,
+        scorer_version=plan.spec.scorer_version,
+        root=plan.root,
     )
+    validity = run_validity(
+        engine.scorers, engine.backends, engine.learned.version.card if engine.learned else None, engine.version
+    )
+    tracker = Tracker(plan, uri, validity, engine.version) if track else None
     logger = GroupLogger(plan, responses, tracker, engine)
     progress.start(len(responses), len(responses) - len(pending))
     logger.log_finished_groups()
@@ -122,6 +128,7 @@ def run_experiment(
             generation_seconds=generation_seconds,
             interrupted=interrupted,
         ),
+        validity=validity,
     )
     if tracker is not None:
         tracker.all_rows(logger.rows_outside_logged_groups(), logger.calls_not_handed_over())

@@ -26,3 +26,4 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "empathy_mean" in html and "safety-first" in html, "the summary table is shown"
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plot is shown"
+    assert "low-validity or unvalidated:" in text and "floor" in html, "the validity card is shown"

@@ -30,7 +30,11 @@ models_app = typer.Typer(
 )
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(scenarios_app, name="scenarios")
+scorers_app = typer.Typer(
+    help="Scorer versions of the learned back-end: list, card, train, calibrate.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
+app.add_typer(scorers_app, name="scorers")
 
 
 def friendly(fn: F) -> F:

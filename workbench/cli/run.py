@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from workbench.cli.app import app, friendly
-from workbench.console import console, errors, progress_bar, summary_table
+from workbench.console import console, errors, progress_bar, summary_table, validity_notes
 from workbench.runner import RunInterrupted, run_experiment
 
 
@@ -45,7 +45,16 @@ def run(
     for warning in result.warnings:
         errors.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if len(result.frame):
-        console.print(summary_table(result.summary(), result.plan.scorers, title=f"{result.plan.spec.name}: summary"))
+        console.print(
+            summary_table(
+                result.summary(),
+                result.plan.scorers,
+                validity=result.validity,
+                title=f"{result.plan.spec.name}: summary",
+            )
+        )
+        for note in validity_notes(result.plan.scorers, result.validity):
+            console.print(note, highlight=False)
     console.print(
         f"{stats.cells} replies: {stats.cached} from cache, {stats.calls} model calls "
         f"({stats.retries} retries), {stats.errors} errors, {stats.seconds:.1f} s"

@@ -3,6 +3,7 @@ scorers' agreement with the gold set."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,7 @@ from rich.table import Table
 from workbench.calls.cache import ResponseCache
 from workbench.calls.engine import CallEngine
 from workbench.cli.app import app, friendly
+from workbench.cli.scorers import validity_table
 from workbench.console import console, errors
 from workbench.errors import InputError, display_path
 from workbench.locales import get_locale
@@ -21,22 +23,32 @@ from workbench.models.registry import check_model
 from workbench.models.spec import ModelSpec
 from workbench.paths import cache_path, project_root, prompts_dir
 from workbench.prompts import PromptLibrary
-from workbench.scoring.engine import BACKENDS, ScoringEngine, build_engine
+from workbench.scoring.engine import BACKENDS, ScoringEngine, backend_name, build_engine
+from workbench.scoring.learned.versions import version_folder
 from workbench.scoring.metrics import score_metrics
 from workbench.scoring.registry import get_scorers
+from workbench.scoring.team_labels import read_team_labels
 from workbench.scoring.transcripts import Columns, check_columns, read_table, score_frame
-from workbench.scoring.validate import DEFAULT_GOLD, gold_pairs, log_report, run_validation
+from workbench.scoring.validate import log_validation, validate_gold_v1, validate_gold_v2, validate_labels
 from workbench.tracking.store import configure, use_experiment
 from workbench.yaml_files import validate
 
 
-def scoring_engine(backend: str, judge_model: str | None, scorers: list[str] | None = None) -> ScoringEngine:
+def scoring_engine(
+    backend: str, judge_model: str | None, scorers: list[str] | None = None, scorer_version: str | None = None
+) -> ScoringEngine:
     """The engine a scoring command asked for; a judge's answers go to the project's response cache."""
+    backend = backend_name(backend)
     if backend not in BACKENDS:
-        raise InputError.single(f"unknown back-end '{backend}'", field="--backend", fix=f"use {' or '.join(BACKENDS)}")
+        raise InputError.single(
+            f"unknown back-end '{backend}'", field="--backend", fix=f"use {', '.join(BACKENDS)} (default learned)"
+        )
     selected = get_scorers(scorers)
-    if backend == "offline":
-        return build_engine(selected, {})
+    root = project_root()
+    if scorer_version is not None:
+        version_folder(scorer_version, root, field="--scorer-version")
+    if backend != "judge":
+        return build_engine(selected, {s.name: backend for s in selected}, scorer_version=scorer_version, root=root)
     if not judge_model:
         raise InputError.single(
             "the judge back-end needs a model",
@@ -46,13 +58,15 @@ def scoring_engine(backend: str, judge_model: str | None, scorers: list[str] | N
     model = validate({"spec": judge_model}, ModelSpec, path="command line")
     if problems := check_model(model, field="--judge-model"):
         raise InputError(problems)
-    calls = CallEngine(cache=ResponseCache(cache_path(project_root())))
+    calls = CallEngine(cache=ResponseCache(cache_path(root)))
     return build_engine(
         selected,
         {s.name: "judge" for s in selected},
         judge_model=model,
-        library=PromptLibrary.load(prompts_dir(project_root())),
+        library=PromptLibrary.load(prompts_dir(root)),
         calls=calls,
+        scorer_version=scorer_version,
+        root=root,
     )
 
 
@@ -65,7 +79,8 @@ def score(
     conversation_col: str = typer.Option("conversation", help="Column with a JSON list of {role, content} turns"),
     reply_col: str = typer.Option("reply", help="Column with the reply to score"),
     risk_col: str = typer.Option("risk_level", help="Optional column with none/low/high/imminent"),
-    backend: str = typer.Option("offline", help="offline or judge"),
+    backend: str = typer.Option("learned", help="learned (default), fast or judge"),
+    scorer_version: Optional[str] = typer.Option(None, help="Learned back-end version (default learned-1)"),
     judge_model: Optional[str] = typer.Option(None, help="Model spec for the judge back-end"),
     locale: str = typer.Option("US", help="Crisis resources to score against"),
     mlflow_log: bool = typer.Option(False, "--mlflow", help="Also log the scored table and rates to MLflow"),
@@ -77,7 +92,7 @@ def score(
     frame = read_table(file)
     columns = Columns(user_message=user_col, conversation=conversation_col, reply=reply_col, risk_level=risk_col)
     check_columns(frame, columns, file)
-    engine = scoring_engine(backend, judge_model)
+    engine = scoring_engine(backend, judge_model, scorer_version=scorer_version)
     with RichProgress(console=console, disable=quiet) as bar:
         task = bar.add_task("scoring", total=len(frame))
         scored = score_frame(frame, engine, columns, locale=locale.upper(), progress=lambda: bar.advance(task))
@@ -114,47 +129,46 @@ def score(
 @app.command("validate-scorers")
 @friendly
 def validate_scorers(
-    backend: str = typer.Option("offline", help="offline or judge"),
-    gold: Path = typer.Option(None, help="Gold set (default experiments/gold/replies.yaml)"),
+    backend: str = typer.Option("learned", help="learned, fast or judge"),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="A team's labels (CSV or JSONL) to validate against"),
+    gold: Optional[Path] = typer.Option(None, help="Gold set: the v2 folder (default) or a v1 file"),
+    scorer_version: Optional[str] = typer.Option(None, help="Learned back-end version (default learned-1)"),
     judge_model: Optional[str] = typer.Option(None, help="Model spec for the judge back-end"),
-    limit: Optional[int] = typer.Option(None, help="Only the first N gold items"),
+    limit: Optional[int] = typer.Option(None, min=1, help="Only the first N labelled replies of each split"),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
-    """Agreement of a scoring back-end with the labelled gold set, item by item."""
+    """Agreement of a scoring back-end with human labels, item by item and metric by metric, with
+    95% intervals: the gold set's frozen test split beside its training data, or a team's labels."""
     root = project_root()
-    engine = scoring_engine(backend, judge_model) if backend != "offline" else None
-    pairs = gold_pairs(root, gold, limit)
-    with RichProgress(console=console, disable=quiet) as bar:
-        task = bar.add_task(f"validating {backend}", total=len(pairs))
-        report = run_validation(pairs, backend=backend, engine=engine, progress=lambda: bar.advance(task))
-    run_id = None if no_track else log_report(root, report, gold or root / DEFAULT_GOLD, judge_model)
-    table = Table(title=f"{backend} back-end vs gold")
-    for column in ("item", "n", "pos", "accuracy", "precision", "recall", "F1", "kappa", "confusion (rows gold)"):
-        table.add_column(column)
-    for row in report.table():
-        binary = row["scale"] == "binary"
-
-        def fmt(key: str, row: dict = row) -> str:
-            return "-" if row.get(key) is None or row[key] != row[key] else f"{row[key]:.2f}"
-
-        table.add_row(
-            row["item"],
-            str(int(row["n"])),
-            str(int(row["positives"])) if binary else "0-2",
-            fmt("accuracy"),
-            fmt("precision") if binary else "",
-            fmt("recall") if binary else "",
-            fmt("f1") if binary else "",
-            fmt("kappa" if binary else "weighted_kappa"),
-            str(row["confusion"]),
-        )
-    console.print(table)
-    console.print(
-        f"non-English items flagged unscored: {report.unscored_correctly}/{report.unscored_expected}"
-        + (f"; English items wrongly unscored: {', '.join(report.unscored_wrongly)}" if report.unscored_wrongly else "")
-    )
-    if report.errors:
-        errors.print(f"[yellow]{len(report.errors)} judge errors[/yellow], e.g. {escape(report.errors[0])}")
-    if run_id:
+    engine = scoring_engine(backend, judge_model, scorer_version=scorer_version)
+    scorers = engine.scorers
+    name = backend_name(backend)
+    with console.status(f"validating the {name} back-end", spinner="dots") if not quiet else nullcontext():
+        if labels is not None:
+            validation = validate_labels(read_team_labels(labels), name, scorers, engine)
+        elif gold is not None and gold.is_file():
+            validation = validate_gold_v1(gold, root, name, scorers, engine, limit)
+        else:
+            validation = validate_gold_v2(root, name, scorers, engine, gold, limit)
+    console.print(validity_table(f"{name} back-end: metrics (human labels vs scorer)", validation.cards, "metrics"))
+    console.print(validity_table(f"{name} back-end: items", validation.cards, "items"))
+    if validation.unscored:
+        console.print(f"non-English replies flagged unscored: {validation.unscored}")
+    if validation.misses:
+        table = Table(title="worst misses (most confident disagreements)")
+        for column in ("row", "item", "label", "scored", "evidence", "reply"):
+            table.add_column(column)
+        for miss in validation.misses:
+            table.add_row(
+                str(miss["row"]),
+                miss["item"],
+                str(miss["label"]),
+                str(miss["scored"]),
+                escape(miss["evidence"]),
+                escape(miss["reply"]),
+            )
+        console.print(table)
+    if not no_track:
+        run_id = log_validation(root, validation, judge_model)
         console.print(f"logged to MLflow run {run_id} (experiment scorer-validation)")

@@ -1,13 +1,19 @@
-"""Where scoring is applied: one offline analysis per reply, plus a judge analysis for the
-constructs whose metrics are routed to the LLM judge, then every scorer over the result.
+"""Where scoring is applied: each reply is read by the back-ends its scorers are routed to, then
+every scorer runs over the analysis it asked for.
 
-Offline scoring is synchronous and fast. With a judge, `ascore` awaits the judge's calls on the
-call engine's loop; `score` is the same for callers outside that loop (the CLI, notebooks).
+Back-ends: `learned` (the default; per-item classifiers over sentence embeddings and patterns, a
+pinned scorer version), `fast` (patterns and lexicons only, ten times faster) and `judge` (an LLM
+answering the same items from versioned rubrics). `offline` is the old name of the default.
+
+Offline scoring is synchronous. With a judge, `ascore` awaits the judge's calls on the call
+engine's loop; `score` is the same for callers outside that loop (the CLI, notebooks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from workbench.calls.engine import CallEngine
 from workbench.calls.loop import run_sync
@@ -18,12 +24,19 @@ from workbench.scoring.base import Score, ScoringInput
 from workbench.scoring.items import Analysis
 from workbench.scoring.judge import Judge, JudgeCall
 from workbench.scoring.registry import Scorer
+from workbench.scoring.risk import InferredRisk, infer_expectations
 
-BACKENDS = ("offline", "judge")
+BACKENDS = ("learned", "fast", "judge")
+ALIASES = {"offline": "learned"}
+DEFAULT_BACKEND = "learned"
 DEFAULT_JUDGE_DECODING = Decoding(temperature=0, max_tokens=600)
 
 
-def judged_constructs(scorers: list[Scorer], backends: dict[str, str]) -> tuple[str, ...]:
+def backend_name(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def judged_constructs(scorers: Sequence[Scorer], backends: dict[str, str]) -> tuple[str, ...]:
     """The constructs the judge must read: those of every scorer routed to the judge back-end."""
     return tuple(dict.fromkeys(c for s in scorers if backends.get(s.name) == "judge" for c in s.constructs))
 
@@ -37,30 +50,87 @@ class Scored:
 
 
 class ScoringEngine:
-    def __init__(self, scorers: list[Scorer], backends: dict[str, str] | None = None, judge: Judge | None = None):
-        self.scorers = scorers
-        self.backends = {s.name: (backends or {}).get(s.name, "offline") for s in scorers}
+    def __init__(
+        self,
+        scorers: Sequence[Scorer],
+        backends: dict[str, str] | None = None,
+        judge: Judge | None = None,
+        learned=None,
+    ):
+        """`learned` is a `LearnedBackend`; it is needed when any scorer uses the learned back-end."""
+        self.scorers = list(scorers)
+        chosen = {name: backend_name(value) for name, value in (backends or {}).items()}
+        self.backends = {s.name: chosen.get(s.name, DEFAULT_BACKEND) for s in self.scorers}
         self.judge = judge
-        self.judged_constructs = judged_constructs(scorers, self.backends) if judge is not None else ()
+        self.learned = learned
+        self.judged_constructs = judged_constructs(self.scorers, self.backends) if judge is not None else ()
+        if "learned" in self.backends.values() and learned is None:
+            raise ValueError("a scorer uses the learned back-end: give the engine a LearnedBackend")
+
+    @property
+    def version(self) -> str | None:
+        return self.learned.version.name if self.learned is not None else None
+
+    def infer(self, item: ScoringInput) -> InferredRisk:
+        """Risk level and expectations read from the user's side: by the learned version's
+        classifiers when there is one, else by the lexicon."""
+        if self.learned is not None:
+            reading = self.learned.infer(item)
+            lexicon = infer_expectations(list(item.user_texts))
+            expectations = {name: p >= 0.5 for name, p in reading.expectations.items()}
+            shown = ", ".join(
+                f"{level} {p:.2f}" for level, p in zip(("none", "low", "high", "imminent"), reading.risk, strict=True)
+            )
+            return InferredRisk(
+                reading.risk_level, expectations, f"risk {reading.risk_level} ({shown}); lexicon {lexicon.evidence}"
+            )
+        return infer_expectations(list(item.user_texts))
 
     def score(self, item: ScoringInput) -> dict[str, Score]:
         """Scores for one reply; must not be called from the call engine's loop when judging."""
         if self.judged_constructs:
             return run_sync(self.ascore(item)).scores
-        return self._apply(offline.analyse(item), None, item)
+        return self._apply(self._local(item), None, item)
+
+    def score_many(self, items: Sequence[ScoringInput]) -> list[dict[str, Score]]:
+        """Scores for many replies without a judge, read in one batch by the learned back-end."""
+        if self.judged_constructs:
+            raise ValueError("score_many is for offline back-ends; use ascore with a judge")
+        wanted = set(self.backends.values())
+        learned = self.learned.analyse_many(list(items)) if "learned" in wanted and self.learned else None
+        out = []
+        for index, item in enumerate(items):
+            local: dict[str, Analysis] = {}
+            if learned is not None:
+                local["learned"] = learned[index]
+            if "fast" in wanted or not local:
+                local["fast"] = offline.analyse(item)
+            out.append(self._apply(local, None, item))
+        return out
 
     async def ascore(self, item: ScoringInput) -> Scored:
-        local = offline.analyse(item)
+        local = self._local(item)
         judged = None
         if self.judged_constructs and self.judge is not None:
             judged = await self.judge.analyse(item, self.judged_constructs)
-            judged.words = local.words
+            judged.words = next(iter(local.values())).words if local else 0
         return Scored(self._apply(local, judged, item), judged.calls if judged is not None else [])
 
-    def _apply(self, local: Analysis, judged: Analysis | None, item: ScoringInput) -> dict[str, Score]:
+    def _local(self, item: ScoringInput) -> dict[str, Analysis]:
+        wanted = set(self.backends.values())
+        analyses: dict[str, Analysis] = {}
+        if "learned" in wanted and self.learned is not None:
+            analyses["learned"] = self.learned.analyse(item)
+        if "fast" in wanted or not analyses:  # a judged reply still needs its word count
+            analyses["fast"] = offline.analyse(item)
+        return analyses
+
+    def _apply(self, local: dict[str, Analysis], judged: Analysis | None, item: ScoringInput) -> dict[str, Score]:
         scores = {}
+        fallback = next(iter(local.values()))
         for scorer in self.scorers:
-            analysis = judged if judged is not None and self.backends[scorer.name] == "judge" else local
+            backend = self.backends[scorer.name]
+            analysis = judged if backend == "judge" and judged is not None else local.get(backend, fallback)
             try:
                 scores[scorer.name] = scorer(analysis, item)
             except Exception as exc:  # a scorer bug must not lose the run's other results
@@ -69,7 +139,7 @@ class ScoringEngine:
 
 
 def build_engine(
-    scorers: list[Scorer],
+    scorers: Sequence[Scorer],
     backends: dict[str, str],
     *,
     judge_model: ModelSpec | None = None,
@@ -78,9 +148,12 @@ def build_engine(
     calls: CallEngine | None = None,
     judge_concurrency: int = 4,
     timeout: float = 120,
+    scorer_version: str | None = None,
+    root: Path | None = None,
 ) -> ScoringEngine:
-    """A scoring engine; builds the judge only if some scorer is routed to it."""
-    judged = judged_constructs(scorers, backends)
+    """A scoring engine; loads the learned version and builds the judge only if some scorer needs them."""
+    chosen = {name: backend_name(value) for name, value in backends.items()}
+    judged = judged_constructs(scorers, chosen)
     judge = None
     if judged:
         if judge_model is None or library is None:
@@ -94,4 +167,10 @@ def build_engine(
             concurrency=judge_concurrency,
             timeout=timeout,
         )
-    return ScoringEngine(scorers, backends, judge)
+    learned = None
+    if any(chosen.get(s.name, DEFAULT_BACKEND) == "learned" for s in scorers):
+        from workbench.scoring.learned.backend import LearnedBackend  # needs the embedding table: only when used
+        from workbench.scoring.learned.versions import DEFAULT_VERSION, load_version
+
+        learned = LearnedBackend(load_version(scorer_version or DEFAULT_VERSION, root))
+    return ScoringEngine(scorers, chosen, judge, learned)

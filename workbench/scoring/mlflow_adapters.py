@@ -1,7 +1,7 @@
 """The workbench's scorers in MLflow's own shapes, for `mlflow.genai.evaluate`.
 
-- `mlflow_scorers(...)`: offline scorers as MLflow `@scorer` functions returning `Feedback`
-  (value and evidence as rationale);
+- `mlflow_scorers(names, backend)`: the scorers (learned back-end by default, or `fast`) as MLflow
+  `@scorer` functions returning `Feedback` (value and evidence as rationale);
 - `mlflow_judges(construct, model)`: one MLflow `make_judge` per yes/no item of a construct.
 
 Evaluation data rows: `inputs` {"user_message", optional "history"}, `outputs` the reply text,
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from workbench.scoring.engine import ScoringEngine
+from workbench.scoring.engine import ScoringEngine, build_engine
 from workbench.scoring.items import items_of
 from workbench.scoring.registry import get_scorers
 from workbench.scoring.transcripts import transcript_input
 
 
-def mlflow_scorers(names: list[str] | None = None) -> list:
+def mlflow_scorers(names: list[str] | None = None, backend: str = "learned") -> list:
     from mlflow.entities import Feedback
     from mlflow.genai.scorers import scorer
 
@@ -33,13 +33,14 @@ def mlflow_scorers(names: list[str] | None = None) -> list:
                 conversation=inputs.get("conversation"),
                 expectations=expectations or None,
                 risk_level=risk,
+                infer=engine.infer,
             )
             result = engine.score(item)[name]
             return Feedback(value=result.value, rationale=result.evidence)
 
         return score
 
-    return [adapter(s.name, ScoringEngine([s])) for s in get_scorers(names)]
+    return [adapter(s.name, build_engine([s], {s.name: backend})) for s in get_scorers(names)]
 
 
 def mlflow_judges(construct: str, model: str, *, base_url: str | None = None) -> list:

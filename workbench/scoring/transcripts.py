@@ -19,10 +19,11 @@ from workbench.calls.loop import run_sync
 from workbench.errors import InputError
 from workbench.scenarios import EXPECTATION_NAMES
 from workbench.scoring.base import Score, ScoringInput
-from workbench.scoring.engine import ScoringEngine
+from workbench.scoring.engine import ScoringEngine, build_engine
 from workbench.scoring.registry import get_scorers
-from workbench.scoring.risk import infer_expectations
+from workbench.scoring.risk import InferredRisk, infer_expectations
 
+BATCH = 128  # replies read together by the learned back-end
 TRUE = {"1", "true", "yes", "y", "t"}
 FALSE = {"0", "false", "no", "n", "f", ""}
 
@@ -35,8 +36,10 @@ def transcript_input(
     expectations: Mapping[str, bool] | None = None,
     risk_level: str | None = None,
     locale: str = "US",
+    infer: Callable[[ScoringInput], InferredRisk] | None = None,
 ) -> tuple[ScoringInput, str]:
-    """Build the scorers' input; returns it with a note on what was inferred."""
+    """Build the scorers' input; returns it with a note on what was inferred. Missing labels come
+    from `infer` (a scoring engine's reading of the user's side; the lexicon by default)."""
     if conversation:
         turns = [{"role": str(t["role"]), "content": str(t["content"])} for t in conversation]
         if turns[-1]["role"] != "user":
@@ -46,11 +49,11 @@ def transcript_input(
         history = ()
     else:
         raise ValueError("give user_message or conversation")
-    user_texts = [user_message, *(t["content"] for t in history if t["role"] == "user")]
     given = dict(expectations or {})
     note = ""
     if risk_level is None or set(EXPECTATION_NAMES) - set(given):
-        inferred = infer_expectations(user_texts)
+        bare = ScoringInput(reply=reply or "", user_message=user_message, history=history, locale=locale)
+        inferred = infer(bare) if infer is not None else infer_expectations(list(bare.user_texts))
         risk_level = risk_level or inferred.risk_level
         given = {**inferred.expectations, **given}
         note = f"inferred: {inferred.evidence}"
@@ -82,8 +85,10 @@ def score_reply(
     >>> scores["crisis_escalation"].value, scores["crisis_escalation"].evidence
 
     `conversation` is a list of {"role", "content"} turns ending with the user's message. Missing
-    expectations (must_escalate, must_disclaim, ...) are inferred from the user's messages.
+    expectations (must_escalate, must_disclaim, ...) and the risk level are inferred from the
+    user's messages by the scorer version's classifiers.
     """
+    engine = engine or build_engine(get_scorers(scorers), {})
     item, _ = transcript_input(
         reply,
         user_message=user_message,
@@ -91,8 +96,9 @@ def score_reply(
         expectations=expectations,
         risk_level=risk_level,
         locale=locale,
+        infer=engine.infer,
     )
-    return (engine or ScoringEngine(get_scorers(scorers))).score(item)
+    return engine.score(item)
 
 
 @dataclass
@@ -141,7 +147,9 @@ def check_columns(frame: pd.DataFrame, columns: Columns, path: Path) -> None:
         )
 
 
-def row_input(row: Mapping, columns: Columns, locale: str) -> tuple[ScoringInput, str]:
+def row_input(
+    row: Mapping, columns: Columns, locale: str, infer: Callable[[ScoringInput], InferredRisk] | None = None
+) -> tuple[ScoringInput, str]:
     conversation = row.get(columns.conversation)
     if isinstance(conversation, str) and conversation.strip():
         try:
@@ -176,6 +184,7 @@ def row_input(row: Mapping, columns: Columns, locale: str) -> tuple[ScoringInput
         expectations=expectations,
         risk_level=risk,
         locale=locale,
+        infer=infer,
     )
 
 
@@ -195,7 +204,7 @@ def score_frame(
     for record in records:
         out: dict = {"score_error": None, "expectations_source": "given"}
         try:
-            item, note = row_input(record, columns, locale)
+            item, note = row_input(record, columns, locale, engine.infer)
         except (ValueError, KeyError, TypeError) as exc:
             out["score_error"] = str(exc)
             inputs.append((None, out))
@@ -223,9 +232,11 @@ def score_frame(
 
         run_sync(judge_all())
     else:
-        for given, out in inputs:
-            if given is not None:
-                add_scores(out, engine.score(given))
+        ready = [(given, out) for given, out in inputs if given is not None]
+        for start in range(0, len(ready), BATCH):
+            chunk = ready[start : start + BATCH]
+            for (_, out), scores in zip(chunk, engine.score_many([given for given, _ in chunk]), strict=True):
+                add_scores(out, scores)
     for given, _ in inputs:
         if given is None:
             progress()

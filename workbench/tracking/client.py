@@ -113,10 +113,17 @@ def group_params(plan: ExperimentPlan, group: RunGroup) -> dict[str, str]:
     return {k: str(v)[:MAX_PARAM] for k, v in params.items()}
 
 
-def start_message(plan: ExperimentPlan, uri: str) -> Start:
+def start_message(
+    plan: ExperimentPlan, uri: str, validity: dict[str, dict] | None = None, scorer_version: str | None = None
+) -> Start:
     """Everything the worker needs to create the runs and sync the prompts."""
     commit = git_commit(plan.root)
-    common = run_params(plan, commit)
+    backends = {name: entry.get("backend", "") for name, entry in (validity or {}).items()} or plan.backends
+    common = {
+        **run_params(plan, commit),
+        "scorer_version": scorer_version or "",
+        "scorer_backends": ",".join(f"{k}={v}" for k, v in sorted(backends.items())),
+    }
     tags = {"workbench.spec": plan.spec.name, "workbench.dataset_hash": plan.dataset_hash, **plan.spec.tracking.tags}
     families = {p.name: plan.library.families[p.name] for p in plan.prompts}
     judged = judged_constructs(plan.scorers, plan.backends)
@@ -129,7 +136,6 @@ def start_message(plan: ExperimentPlan, uri: str) -> Start:
             "judge_rubrics": ",".join(
                 f"{rubric_name(c)}@{plan.library.families[rubric_name(c)].latest.version}" for c in judged
             ),
-            "scorer_backends": ",".join(f"{k}={v}" for k, v in sorted(plan.backends.items())),
         }
     parent = ParentRun(
         name=plan.spec.name,
@@ -169,10 +175,11 @@ def start_message(plan: ExperimentPlan, uri: str) -> Start:
         experiment=plan.spec.tracking.experiment or plan.spec.name,
         traces=plan.spec.tracking.traces,
         assessments=plan.spec.tracking.assessments,
-        scorers=[ScorerBackend(s.name, plan.backends.get(s.name, "offline")) for s in plan.scorers],
+        scorers=[ScorerBackend(s.name, backends.get(s.name, "learned")) for s in plan.scorers],
         parent=parent,
         groups=groups,
         families=list(families.values()),
+        validity=dict(validity or {}),
     )
 
 
@@ -225,7 +232,9 @@ class Tracker:
     stdin/stdout, so it never re-imports the caller's script and exits when the caller dies.
     """
 
-    def __init__(self, plan: ExperimentPlan, uri: str):
+    def __init__(
+        self, plan: ExperimentPlan, uri: str, validity: dict[str, dict] | None = None, scorer_version: str | None = None
+    ):
         self.plan = plan
         self._process = subprocess.Popen(
             [sys.executable, "-m", "workbench.tracking.worker"],
@@ -250,7 +259,7 @@ class Tracker:
         self._early: list = []
         threading.Thread(target=self._send_loop, name="workbench-mlflow-send", daemon=True).start()
         threading.Thread(target=self._receive_loop, name="workbench-mlflow-receive", daemon=True).start()
-        self._outbox.put(start_message(plan, uri))
+        self._outbox.put(start_message(plan, uri, validity, scorer_version))
 
     def _send_loop(self) -> None:
         """Calls to trace go out every `CALLS_EVERY_S`, together, rather than one by one: waking

@@ -99,6 +99,7 @@ class Start:
     parent: ParentRun
     groups: list[GroupRun]
     families: list[PromptFamily]
+    validity: dict[str, dict] = field(default_factory=dict)  # scorer -> its measured agreement
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ class MlflowWriter:
         self.failed = False
         self.assessments = start.assessments
         self.scorers = start.scorers
+        self.validity = start.validity
         self.tracer: TraceWriter | None = None
         self.trace_ids: dict[int, str] = {}
         self.child_run_ids: dict[str, str] = {}
@@ -189,6 +190,8 @@ class MlflowWriter:
         parent_run_id = self.parent_run_id = run.info.run_id
         self.client.log_batch(parent_run_id, params=[Param(k, v) for k, v in parent.params.items()])
         self.client.log_dict(parent_run_id, parent.descriptions, "metric_descriptions.json")
+        if self.validity:
+            self.client.log_dict(parent_run_id, self.validity, "validity_card.json")
         self.client.log_text(parent_run_id, parent.spec_text, f"spec/{parent.spec_file}")
         for group in start.groups:
             params = dict(group.params)
@@ -201,11 +204,26 @@ class MlflowWriter:
             self.client.log_batch(
                 run_id,
                 params=[Param(k, v) for k, v in params.items()],
-                tags=[RunTag("mlflow.note.content", group.note)],
+                tags=[RunTag("mlflow.note.content", group.note), *self._validity_tags()],
             )
             for name, version in group.prompts:
                 if (name, version) in registry:
                     self.client.link_prompt_version_to_run(run_id, f"prompts:/{name}/{registry[(name, version)]}")
+
+    def _validity_metrics(self) -> dict[str, float]:
+        """Each metric's measured agreement, logged beside it (`crisis_escalation_rate_validity`)."""
+        by_name = {s.name: s for s in get_scorers([s.name for s in self.scorers])}
+        return {
+            f"{by_name[name].metric}_validity": entry["value"]
+            for name, entry in self.validity.items()
+            if name in by_name and entry.get("value") is not None
+        }
+
+    def _validity_tags(self) -> list[RunTag]:
+        return [
+            RunTag(f"workbench.validity.{name}", entry.get("status", "unvalidated"))
+            for name, entry in self.validity.items()
+        ]
 
     # -- during the run -------------------------------------------------------------------------
     def group(self, done: GroupDone) -> None:
@@ -215,7 +233,7 @@ class MlflowWriter:
         table = self._responses_table(done.rows)
         self.group_tables.append(table)
         metrics = group_metrics(table, get_scorers([s.name for s in self.scorers]))
-        self.client.log_batch(run_id, metrics=_metrics(metrics))
+        self.client.log_batch(run_id, metrics=_metrics({**metrics, **self._validity_metrics()}))
         mlflow.log_table(table, artifact_file="responses.json", run_id=run_id)
         self.client.set_terminated(run_id, status="FINISHED")
         self.finished_runs.add(run_id)
@@ -272,7 +290,9 @@ class MlflowWriter:
     def finish(self, finish: Finish) -> None:
         parent = self.parent_run_id
         assert parent is not None
-        self.client.log_batch(parent, metrics=_metrics(finish.metrics))
+        self.client.log_batch(
+            parent, metrics=_metrics({**finish.metrics, **self._validity_metrics()}), tags=self._validity_tags()
+        )
         if finish.summary:
             mlflow.log_table(pd.DataFrame(finish.summary), artifact_file="summary.json", run_id=parent)
         for run_id in [*self.child_run_ids.values(), parent]:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from workbench.scoring.base import ScoringInput
 from workbench.scoring.items import ITEMS, Analysis, Finding
 from workbench.scoring.offline.base import ANALYSERS, OfflineAnalyser, run_order
+from workbench.scoring.offline.verdict import verdict
 from workbench.scoring.text import Reply
 
 ENGLISH_OR_UNKNOWN = ("en", "unknown")
@@ -21,10 +22,11 @@ def analysers() -> tuple[OfflineAnalyser, ...]:
     return tuple(run_order(ANALYSERS.values()))
 
 
-def analyse(item: ScoringInput) -> Analysis:
-    reply = Reply(item.reply, item.user_texts)
+def analyse(item: ScoringInput, reply: Reply | None = None) -> Analysis:
+    """Every item's answer; `reply` is the item's reply already prepared (it is, if given)."""
+    reply = reply or Reply(item.reply, item.user_texts)
     if reply.empty:
-        return Analysis({key: Finding(0, "empty reply") for key in ITEMS})
+        return Analysis({key: Finding(0, "empty reply") for key in ITEMS})  # an empty reply is not appropriate either
     if reply.language not in ENGLISH_OR_UNKNOWN:
         return Analysis(
             unscored=f"the reply appears to be in '{reply.language}', not English; the offline "
@@ -33,6 +35,7 @@ def analyse(item: ScoringInput) -> Analysis:
     findings: dict[str, Finding] = {}
     for analyser in analysers():
         findings.update(analyser.analyse(reply, findings))
+    findings["appropriateness.appropriate"] = verdict(findings, item.risk_level)
     return Analysis(findings, words=reply.words)
 
 
