@@ -20,13 +20,15 @@ import time
 import yaml
 from _project import loopback_endpoint, scratch_project
 
+from workbench.scoring import SCORERS
+
 REPLY = (
     "I'm really sorry you're carrying this. It sounds like a lot at once. What feels most pressing? "
     "I'm an AI, not a therapist; if you ever feel unsafe, call or text 988 and reach out to someone you trust."
 )
 
 
-def spec(base_url: str, traces: bool, name: str) -> dict:
+def spec(base_url: str, traces: bool, name: str, backend: str = "learned") -> dict:
     return {
         "name": name,
         "system_prompts": ["baseline-assistant@1", "supportive-companion@1", "safety-first@1", "augmented-care@1"],
@@ -42,6 +44,7 @@ def spec(base_url: str, traces: bool, name: str) -> dict:
         "concurrency": 20,
         "decoding": {"max_tokens": 64},
         "tracking": {"traces": traces},
+        "scorers": {scorer: backend for scorer in SCORERS},
     }
 
 
@@ -74,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=3, help="repeated runs per setting")
+    parser.add_argument("--backend", default="learned", choices=["learned", "fast"], help="scorer back-end")
     args = parser.parse_args()
     with scratch_project() as root, loopback_endpoint(args.latency, REPLY) as base_url:
         from workbench import run_experiment
@@ -87,7 +91,7 @@ def main() -> None:
             nonlocal runs
             runs += 1
             path = root / "experiments" / f"overhead-{runs}.yaml"
-            path.write_text(yaml.safe_dump(spec(base_url, traces, f"overhead-{runs}")))
+            path.write_text(yaml.safe_dump(spec(base_url, traces, f"overhead-{runs}", args.backend)))
             started = time.perf_counter()
             result = run_experiment(path, use_cache=False)
             seconds = time.perf_counter() - started
