@@ -180,3 +180,32 @@ def test_definitional_rules_hold_on_the_training_data():
         lambda e: e.labels["expectations.must_not_collude"],
     )
     assert n >= 10 and agree >= 0.8
+
+
+def test_training_is_reproducible():
+    """The same data gives the same weights: `workbench scorers train` rebuilds a version exactly."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from workbench.scoring.gold import load_gold_v2
+    from workbench.scoring.learned.build import SCENARIOS, gold_examples, user_examples
+    from workbench.scoring.learned.embeddings import static_embeddings
+    from workbench.scoring.learned.train import train_version
+
+    root = Path(__file__).resolve().parents[2]
+    gold = load_gold_v2(root / "experiments" / "gold" / "v2")
+    examples, users = gold_examples(gold)[:240], user_examples(gold, root / SCENARIOS)
+    base = load_version(DEFAULT_VERSION)
+
+    def train():
+        return train_version(examples, users, name="again", description="", embeddings=static_embeddings(),
+                             fallback=base, refit={"crisis.crisis_resource", "appropriateness.appropriate"})
+
+    first, second = train(), train()
+    for key in ("crisis.crisis_resource", "harmful.collusion"):
+        assert np.array_equal(first.items[key].weights, second.items[key].weights)
+    assert np.array_equal(first.appropriate.weights, second.appropriate.weights)
+    assert first.thresholds == second.thresholds
+    assert not np.array_equal(first.items["crisis.crisis_resource"].weights,
+                              base.items["crisis.crisis_resource"].weights), "the refit head was trained again"
