@@ -130,35 +130,32 @@ def build(
     embeddings = embeddings or static_embeddings()
     gold = load_gold_v2(root / GOLD_V2)
     reply_examples = gold_examples(gold)
-    team_card: dict = {}
+    users = user_examples(gold, root / SCENARIOS)
     refit = {key for example in team for key in example.labels} if team and base is not None else None
+
+    def fit(examples: Sequence[Example], report: Callable[[str], None] = lambda message: None) -> ScorerVersion:
+        return train_version(
+            examples,
+            users,
+            name=name,
+            description=description,
+            embeddings=embeddings,
+            fallback=base,
+            refit=refit,
+            progress=report,
+        )
+
+    team_card: dict = {}
     if team:
         held = [e for e in team if _quarter(e.group)]
         kept = [e for e in team if not _quarter(e.group)]
         if held and kept:
             progress(f"estimating agreement on {len(held)} held-out team labels")
-            trial = train_version(
-                [*reply_examples, *_weighted(kept)],
-                user_examples(gold, root / SCENARIOS),
-                name=name,
-                description=description,
-                embeddings=embeddings,
-                fallback=base,
-                refit=refit,
-            )
             rows = labelled(held, keep_risk=True)
-            team_card = card(rows, batched(LearnedBackend(trial, embeddings), rows), get_scorers(None))
+            trial = LearnedBackend(fit([*reply_examples, *_weighted(kept)]), embeddings)
+            team_card = card(rows, batched(trial, rows), get_scorers(None))
         reply_examples = [*reply_examples, *_weighted(team)]
-    version = train_version(
-        reply_examples,
-        user_examples(gold, root / SCENARIOS),
-        name=name,
-        description=description,
-        embeddings=embeddings,
-        fallback=base,
-        refit=refit,
-        progress=progress,
-    )
+    version = fit(reply_examples, progress)
     progress("computing the validity card on the frozen test split")
     version.card = test_card(LearnedBackend(version, embeddings), gold)
     if team_card:
