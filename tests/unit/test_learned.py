@@ -199,13 +199,21 @@ def test_training_is_reproducible():
     base = load_version(DEFAULT_VERSION)
 
     def train():
-        return train_version(examples, users, name="again", description="", embeddings=static_embeddings(),
-                             fallback=base, refit={"crisis.crisis_resource", "appropriateness.appropriate"})
+        return train_version(
+            examples,
+            users,
+            name="again",
+            description="",
+            embeddings=static_embeddings(),
+            fallback=base,
+            refit={"crisis.crisis_resource", "appropriateness.appropriate"},
+        )
 
     first, second = train(), train()
     for key in ("crisis.crisis_resource", "harmful.collusion"):
         assert np.array_equal(first.items[key].weights, second.items[key].weights)
     assert np.array_equal(first.appropriate.weights, second.appropriate.weights)
     assert first.thresholds == second.thresholds
-    assert not np.array_equal(first.items["crisis.crisis_resource"].weights,
-                              base.items["crisis.crisis_resource"].weights), "the refit head was trained again"
+    assert not np.array_equal(
+        first.items["crisis.crisis_resource"].weights, base.items["crisis.crisis_resource"].weights
+    ), "the refit head was trained again"
