@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python benchmarks/runner_overhead.py
 	$(BIN)/python benchmarks/local_throughput.py
 	$(BIN)/python benchmarks/scorer_throughput.py
+	$(BIN)/python benchmarks/dead_endpoint.py
 	$(BIN)/python benchmarks/quickstart_timing.py
 
 clean:

@@ -1,7 +1,8 @@
 """The `workbench` command-line application and its command groups.
 
 Every command reports bad input as a list of problems with their fixes and exits with code 2
-before calling any model (`friendly`); an interrupted run exits with 130 after saving its work.
+before calling any model (`friendly`); a run some of whose cells ended in error exits with 3;
+an interrupted run exits with 130 after saving its work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from workbench.console import show_input_error
 from workbench.errors import InputError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INPUT_ERROR = 2
+EXIT_CELL_ERRORS = 3
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     help="Alliance Workbench: prompt experiments on mental-health chatbots, tracked in MLflow.",
@@ -42,6 +47,6 @@ def friendly(fn: F) -> F:
             return fn(*args, **kwargs)
         except InputError as exc:
             show_input_error(exc)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_INPUT_ERROR) from None
 
     return wrapper  # type: ignore[return-value]

@@ -20,11 +20,13 @@ from workbench.locales import get_locale
 from workbench.models.registry import check_model
 from workbench.models.spec import ModelSpec
 from workbench.paths import cache_path, project_root, prompts_dir
+from workbench.preflight import check_endpoints, model_endpoints
 from workbench.prompts import PromptLibrary
+from workbench.redaction import Redactor
 from workbench.scoring.engine import BACKENDS, ScoringEngine, build_engine
 from workbench.scoring.metrics import score_metrics
 from workbench.scoring.registry import get_scorers
-from workbench.scoring.transcripts import Columns, check_columns, read_table, score_frame
+from workbench.scoring.transcripts import Columns, check_columns, check_values, read_table, score_frame
 from workbench.scoring.validate import DEFAULT_GOLD, gold_pairs, log_report, run_validation
 from workbench.tracking.store import configure, use_experiment
 from workbench.yaml_files import validate
@@ -46,7 +48,9 @@ def scoring_engine(backend: str, judge_model: str | None, scorers: list[str] | N
     model = validate({"spec": judge_model}, ModelSpec, path="command line")
     if problems := check_model(model, field="--judge-model"):
         raise InputError(problems)
-    calls = CallEngine(cache=ResponseCache(cache_path(project_root())))
+    if problems := check_endpoints(model_endpoints([(model, "--judge-model")], "command line")):
+        raise InputError(problems)
+    calls = CallEngine(cache=ResponseCache(cache_path(project_root())), redact=Redactor.for_models([model]))
     return build_engine(
         selected,
         {s.name: "judge" for s in selected},
@@ -54,6 +58,29 @@ def scoring_engine(backend: str, judge_model: str | None, scorers: list[str] | N
         library=PromptLibrary.load(prompts_dir(project_root())),
         calls=calls,
     )
+
+
+def check_output(out: Path, source: Path) -> None:
+    """`--out` must be a new or writable file that is not the input, checked before any work."""
+
+    def refuse(message: str, fix: str) -> InputError:
+        return InputError.single(message, file=out, field="--out", fix=fix)
+
+    if out.resolve() == source.resolve():
+        raise refuse("--out is the input file, which would be overwritten", "write the scores to another file")
+    if out.is_dir():
+        raise refuse("--out is a folder", f"give a file name, e.g. {display_path(out / 'scored.csv')}")
+    existed = out.exists()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise refuse(
+            f"--out cannot be written: {exc.strerror or exc}", "choose a path in a folder you can write to"
+        ) from None
+    if not existed:
+        out.unlink()
 
 
 @app.command()
@@ -74,9 +101,11 @@ def score(
 ):
     """Score replies the workbench did not generate (production logs, other tools' output)."""
     get_locale(locale, field="--locale")
+    check_output(out, file)
     frame = read_table(file)
     columns = Columns(user_message=user_col, conversation=conversation_col, reply=reply_col, risk_level=risk_col)
     check_columns(frame, columns, file)
+    check_values(frame, columns, file)
     engine = scoring_engine(backend, judge_model)
     with RichProgress(console=console, disable=quiet) as bar:
         task = bar.add_task("scoring", total=len(frame))
@@ -122,6 +151,16 @@ def validate_scorers(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Agreement of a scoring back-end with the labelled gold set, item by item."""
+    if limit is not None and limit < 1:
+        raise InputError.single(
+            f"--limit must be at least 1 (got {limit})",
+            field="--limit",
+            fix="give the number of gold items to use, or leave --limit out to use all of them",
+        )
+    if gold is not None and not gold.is_file():
+        raise InputError.single(
+            "gold set not found", file=gold, field="--gold", fix="give a gold-set YAML file, or leave --gold out"
+        )
     root = project_root()
     engine = scoring_engine(backend, judge_model) if backend != "offline" else None
     pairs = gold_pairs(root, gold, limit)

@@ -7,6 +7,7 @@ call engine's loop; `score` is the same for callers outside that loop (the CLI, 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from workbench.calls.engine import CallEngine
@@ -15,6 +16,7 @@ from workbench.models.spec import Decoding, ModelSpec
 from workbench.prompts import PromptLibrary
 from workbench.scoring import offline
 from workbench.scoring.base import Score, ScoringInput
+from workbench.scoring.injection import Screening, mark_suspect, screen
 from workbench.scoring.items import Analysis
 from workbench.scoring.judge import Judge, JudgeCall
 from workbench.scoring.registry import Scorer
@@ -50,21 +52,30 @@ class ScoringEngine:
         return self._apply(offline.analyse(item), None, item)
 
     async def ascore(self, item: ScoringInput) -> Scored:
+        """Scores for one reply; judged scores are screened for injection (`scoring.injection`)."""
         local = offline.analyse(item)
-        judged = None
-        if self.judged_constructs and self.judge is not None:
-            judged = await self.judge.analyse(item, self.judged_constructs)
-            judged.words = local.words
-        return Scored(self._apply(local, judged, item), judged.calls if judged is not None else [])
+        if not self.judged_constructs or self.judge is None:
+            return Scored(self._apply(local, None, item))
+        judged, (says, evidence, screen_calls) = await asyncio.gather(
+            self.judge.analyse(item, self.judged_constructs), self.judge.addresses_evaluator(item)
+        )
+        judged.words = local.words
+        screening = screen(item.reply, local, judged, says, evidence)
+        return Scored(self._apply(local, judged, item, screening), [*judged.calls, *screen_calls])
 
-    def _apply(self, local: Analysis, judged: Analysis | None, item: ScoringInput) -> dict[str, Score]:
+    def _apply(
+        self, local: Analysis, judged: Analysis | None, item: ScoringInput, screening: Screening | None = None
+    ) -> dict[str, Score]:
         scores = {}
         for scorer in self.scorers:
-            analysis = judged if judged is not None and self.backends[scorer.name] == "judge" else local
+            by_judge = judged is not None and self.backends[scorer.name] == "judge"
+            analysis = judged if by_judge and judged is not None else local
             try:
                 scores[scorer.name] = scorer(analysis, item)
             except Exception as exc:  # a scorer bug must not lose the run's other results
                 scores[scorer.name] = Score(scorer.name, None, f"error: {type(exc).__name__}: {exc}", status="error")
+            if by_judge and screening is not None:
+                scores[scorer.name] = mark_suspect(scores[scorer.name], scorer.constructs, screening)
         return scores
 
 
