@@ -24,11 +24,13 @@ from types import FrameType
 from typing import Any
 
 from workbench.calls.cache import ResponseCache
+from workbench.calls.engine import CallEngine
 from workbench.calls.failures import error_classes
 from workbench.calls.loop import run_sync
 from workbench.errors import InputError, display_path
 from workbench.groups import GroupLogger
 from workbench.models.registry import concurrency_cap
+from workbench.models.spec import ModelSpec
 from workbench.paths import cache_path, project_root
 from workbench.plan import ExperimentPlan, build_plan
 from workbench.preflight import check_endpoints, model_endpoints
@@ -138,7 +140,7 @@ def _run(
     responses = prepare(plan, pipelines)
     pending = fill_from_cache(responses, cache)
     check_reachable(plan, pending)
-    calls = call_engine(plan, cache, Redactor.for_models(judged_models(plan)))
+    calls = call_engine(plan, cache, Redactor.for_models(models_called(plan)))
     uri = tracking_uri(plan.root)
     ledger_path = cache.path if cache is not None else None
 
@@ -149,7 +151,12 @@ def _run(
             return logged
 
     tracker = Tracker(plan, uri, ledger_path) if track else None
-    warnings = tracker.ready() if tracker is not None else []
+    try:
+        warnings = tracker.ready() if tracker is not None else []
+    except BaseException:
+        if tracker is not None:
+            tracker.abandon()
+        raise
     logger = GroupLogger(plan, responses, tracker, engine)
     progress.start(len(responses), len(responses) - len(pending))
     logger.log_finished_groups()
@@ -199,7 +206,7 @@ def _run(
     return result
 
 
-def judged_models(plan: ExperimentPlan) -> list:
+def models_called(plan: ExperimentPlan) -> list[ModelSpec]:
     """Every model the run may call: the spec's, and the judge."""
     return [*plan.models, *([plan.spec.judge.model] if plan.spec.judge is not None else [])]
 
@@ -216,7 +223,7 @@ def check_reachable(plan: ExperimentPlan, pending: list[Response]) -> None:
         raise InputError(with_lines(problems, plan.spec_path))
 
 
-def scoring_engine(plan: ExperimentPlan, calls) -> ScoringEngine:
+def scoring_engine(plan: ExperimentPlan, calls: CallEngine) -> ScoringEngine:
     judge = plan.spec.judge
     cap = concurrency_cap(judge.model) if judge else None
     return build_engine(
@@ -231,7 +238,7 @@ def scoring_engine(plan: ExperimentPlan, calls) -> ScoringEngine:
     )
 
 
-def run_stats(responses: list[Response], calls, generation_seconds: float, interrupted: bool) -> RunStats:
+def run_stats(responses: list[Response], calls: CallEngine, generation_seconds: float, interrupted: bool) -> RunStats:
     return RunStats(
         cells=len(responses),
         cached=sum(r.cached and not r.shared for r in responses),

@@ -9,6 +9,7 @@ when the context manager exits.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connect at once; the default backlog of 5 resets them
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (an interrupted run) is not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 @dataclass

@@ -118,9 +118,9 @@ def group_params(plan: ExperimentPlan, group: RunGroup) -> dict[str, str]:
     return {k: str(v)[:MAX_PARAM] for k, v in params.items()}
 
 
-def start_message(plan: ExperimentPlan, uri: str, ledger: Path | None = None) -> Start:
+def start_message(plan: ExperimentPlan, uri: str, ledger: Path | None = None, commit: str | None = None) -> Start:
     """Everything the worker needs to create the runs and sync the prompts."""
-    commit = git_commit(plan.root)
+    commit = git_commit(plan.root) if commit is None else commit
     common = run_params(plan, commit)
     tags = {"workbench.spec": plan.spec.name, "workbench.dataset_hash": plan.dataset_hash, **plan.spec.tracking.tags}
     families = {p.name: plan.library.families[p.name] for p in plan.prompts}
@@ -186,16 +186,16 @@ def start_message(plan: ExperimentPlan, uri: str, ledger: Path | None = None) ->
 
 def settings_identity(plan: ExperimentPlan) -> dict:
     """What, besides the rows, makes two runs log the same thing (not the git commit or the time)."""
-    start = start_message(plan, "")
+    start = start_message(plan, "", commit="")
     return {
         "experiment": start.experiment,
         "traces": start.traces,
         "assessments": start.assessments,
         "scorers": [(s.name, s.backend) for s in start.scorers],
-        "parent": {k: v for k, v in start.parent.params.items() if k != "git_commit"},
+        "parent": start.parent.params,
         "tags": start.parent.tags,
         "spec": start.parent.spec_text,
-        "groups": [(g.key, {k: v for k, v in g.params.items() if k != "git_commit"}) for g in start.groups],
+        "groups": [(g.key, g.params) for g in start.groups],
     }
 
 

@@ -181,8 +181,8 @@ class MlflowWriter:
         mlflow.set_registry_uri(start.uri)
         if start.uri.startswith("sqlite:"):
             use_wal_journal()
-        self.client = MlflowClient(start.uri)
-        with setup_lock(start.lock):
+        with setup_lock(start.lock):  # creating the client creates a new store's tables
+            self.client = MlflowClient(start.uri)
             try:
                 registry = self._sync(start.families)
             except InputError as exc:
@@ -320,7 +320,11 @@ class MlflowWriter:
         """Rows as logged: with their trace ids (those traced by another run at the same time
         from the ledger), and message lists as JSON text."""
         missing = [row["cache_key"] for row in rows if row["cell_index"] not in self.trace_ids and row.get("cache_key")]
-        elsewhere = self.ledger.traced(self.location, missing) if self.ledger is not None and missing else {}
+        elsewhere = (
+            self.ledger.traced(self.location, missing)
+            if self.ledger is not None and self.tracer is not None and missing
+            else {}
+        )
         for row in rows:
             row["trace_id"] = self.trace_ids.get(row["cell_index"]) or elsewhere.get(row.get("cache_key") or "")
         return loggable(responses_frame(rows))
