@@ -12,11 +12,37 @@ from workbench.models.local import available_cores, sizing
 from workbench.plan import build_plan
 
 
-@pytest.mark.parametrize(("cores", "threads", "slots"), [(1, 1, 4), (2, 1, 4), (3, 2, 8), (4, 3, 8), (64, 63, 8)])
-def test_threads_leave_a_core_free_and_never_exceed_the_cores(cores, threads, slots):
-    size = sizing(cores)
+@pytest.mark.parametrize(
+    ("cores", "busy", "threads", "slots"),
+    [
+        (1, 0.0, 1, 4),
+        (2, 0.0, 1, 4),  # one core for the workbench's own work
+        (2, 1.9, 1, 4),  # never fewer than one
+        (4, 0.1, 3, 8),
+        (4, 1.2, 2, 8),  # and room for what other processes keep busy
+        (64, 0.0, 63, 8),
+    ],
+)
+def test_threads_leave_room_for_other_work_and_never_exceed_the_cores(cores, busy, threads, slots):
+    size = sizing(cores, busy)
     assert (size.threads, size.slots) == (threads, slots)
     assert 1 <= size.threads <= cores
+
+
+def test_a_busy_process_is_seen():
+    """A process spinning on one of our cores shows as about one core of work elsewhere."""
+    import subprocess
+    import sys
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert local.busy_elsewhere(0.5) > 0.6
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def test_available_cores_follow_the_affinity_mask():
@@ -24,7 +50,7 @@ def test_available_cores_follow_the_affinity_mask():
 
 
 def test_local_concurrency_is_capped_at_the_slots(spec_writer, monkeypatch):
-    monkeypatch.setattr(local, "sizing", lambda cores=None: local.Sizing(threads=1, slots=3))
+    monkeypatch.setattr(local, "slot_count", lambda cores=None: 3)
     plan = build_plan(spec_writer(models=[{"spec": "local:smollm2-135m", "concurrency": 200}], concurrency=50))
     assert plan.concurrency(plan.models[0]) == 3
     other = build_plan(spec_writer(models=[{"spec": "openai:x", "base_url": "http://127.0.0.1:1/v1"}], concurrency=50))

@@ -4,16 +4,21 @@ Serving over loopback HTTP (rather than calling llama.cpp in-process) means the 
 model goes through exactly the same client code as hosted and self-hosted endpoints.
 
 The server is sized from the cores this process may actually run on (`os.sched_getaffinity`,
-which a container or `taskset` narrows; not the machine's count). llama.cpp's threads meet at a
-barrier after every step, so when one of them is descheduled the others wait: with as many
-threads as cores and another busy process on the machine, generation slows twenty-fold (measured
-on 2 cores: 24 quickstart replies in 34 s with 1 thread, 470 s with 2). So it gets one core fewer
-than there are (at least one), leaving one for the workbench's own work (the HTTP client, scoring,
-the MLflow worker) and for whatever else runs, and its threads sleep rather than spin while they
-wait. Parallel slots decode several replies in one batch, which keeps those threads busy; each
-slot keeps its last prompt, so a call sharing a system prompt with the slot's previous one
-reuses its computed prefix (llama.cpp's prompt cache). Calls beyond the slots queue in the
-workbench (`slots_for` caps the model's concurrency), not in the server.
+which a container or `taskset` narrows; not the machine's count), never with more threads than
+those cores. llama.cpp's threads meet at a barrier after every step, so when one of them is
+descheduled the others wait. A thread per core is fastest only when nothing else wants those
+cores (2 idle cores, the bare server: 24 quickstart replies in 23 s with 2 threads, 41 s with 1);
+but a run always has other work, its own (the HTTP client, scoring, the MLflow worker) and often
+another process's, and then a thread per core is many times slower (2 cores, a real run beside
+one other process: 40 replies in 457 s with 2 threads, 92 s with 1). So the server leaves one
+core for that work, and, having looked for a quarter of a second at how much of its cores other
+processes use, the cores they keep busy too; at least one thread. Its threads sleep rather than
+spin while they wait.
+
+Parallel slots decode several replies in one batch, which keeps the threads busy; each slot keeps
+its last prompt, so a call sharing a system prompt with the slot's previous one reuses its
+computed prefix (llama.cpp's prompt cache). Calls beyond the slots queue in the workbench
+(`slots_for` caps the model's concurrency), not in the server.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import atexit
 import importlib.util
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,18 +79,53 @@ class Sizing:
     slots: int
 
 
-def sizing(cores: int | None = None) -> Sizing:
-    """Threads: one fewer than the available cores, at least one, never more than cores. Slots:
-    four per thread, at most eight (more would only queue inside the server)."""
+def busy_elsewhere(window_s: float = 0.25) -> float:
+    """Cores' worth of work other processes did on this process's cores over `window_s`, from
+    /proc/stat (0 where there is none to read)."""
+    mine = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+
+    def sample() -> tuple[int, int]:
+        busy = idle = 0
+        with open("/proc/stat", encoding="ascii") as stat:
+            for line in stat:
+                name, *fields = line.split()
+                if not name.startswith("cpu") or name == "cpu" or (mine and int(name[3:]) not in mine):
+                    continue
+                ticks = [int(f) for f in fields[:8]]
+                idle += ticks[3] + ticks[4]
+                busy += sum(ticks) - ticks[3] - ticks[4]
+        own = os.times()
+        return busy, int((own.user + own.system) * os.sysconf("SC_CLK_TCK"))
+
+    try:
+        (busy_before, own_before), started = sample(), time.monotonic()
+        time.sleep(window_s)
+        (busy_after, own_after), elapsed = sample(), time.monotonic() - started
+    except (OSError, ValueError):
+        return 0.0
+    others = (busy_after - busy_before) - (own_after - own_before)
+    return max(0.0, others / os.sysconf("SC_CLK_TCK") / elapsed)
+
+
+def slot_count(cores: int | None = None) -> int:
+    """Four slots per core beyond the first, at least four, at most eight (more only queue)."""
     cores = cores or available_cores()
-    threads = max(1, min(cores, cores - 1))
-    return Sizing(threads=threads, slots=min(8, 4 * threads))
+    return min(8, 4 * max(1, cores - 1))
+
+
+def sizing(cores: int | None = None, busy: float | None = None) -> Sizing:
+    """Threads: the available cores less one (for the workbench's own work) and less those other
+    processes keep busy; at least one, never more than the cores."""
+    cores = cores or available_cores()
+    busy = busy_elsewhere() if busy is None else busy
+    threads = max(1, cores - 1 - int(busy))
+    return Sizing(threads=min(threads, cores), slots=slot_count(cores))
 
 
 def slots_for(name: str) -> int:
     """How many calls the bundled model `name` decodes at once: its concurrency cap."""
     server = _servers.get(name)
-    return server.slots if server is not None else sizing().slots
+    return server.slots if server is not None else slot_count()
 
 
 class LocalServer:
