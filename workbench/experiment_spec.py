@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workbench import limits
 from workbench.models.spec import Decoding, ModelSpec
 from workbench.scenarios import Category, RiskLevel
 from workbench.yaml_files import load_model
@@ -36,8 +37,24 @@ class Retries(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_attempts: int = Field(5, ge=1, le=20)
-    initial_delay_s: float = Field(1.0, ge=0)
-    max_delay_s: float = Field(60.0, gt=0)
+    initial_delay_s: float = Field(1.0, ge=0, le=limits.MAX_DELAY_S, allow_inf_nan=False)
+    max_delay_s: float = Field(60.0, gt=0, le=limits.MAX_DELAY_S, allow_inf_nan=False)
+    circuit_breaker: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Stop calling a model once this many calls in a row failed with the same cause and none "
+        "succeeded in between.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Retries:
+        if self.initial_delay_s > self.max_delay_s:
+            raise ValueError(
+                f"initial_delay_s ({self.initial_delay_s:g}) is longer than max_delay_s ({self.max_delay_s:g}) "
+                "| fix: make initial_delay_s at most max_delay_s"
+            )
+        return self
 
 
 class Tracking(BaseModel):
@@ -56,14 +73,14 @@ class JudgeSettings(BaseModel):
 
     model: ModelSpec = Field(description="Any model spec; the judge should be stronger than the models it grades.")
     decoding: Decoding = Field(default_factory=lambda: Decoding(temperature=0, max_tokens=600))
-    concurrency: int = Field(4, gt=0, le=256)
+    concurrency: int = Field(4, gt=0, le=limits.MAX_CONCURRENCY)
 
 
 class ExperimentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=limits.NAME_CHARS)
+    description: str = Field("", max_length=limits.DESCRIPTION_CHARS)
     system_prompts: list[str] = Field(min_length=1, description="NAME, NAME@VERSION or NAME@ALIAS")
     user_strategies: list[str] = Field(["plain"], min_length=1, description="NAME, NAME@VERSION or NAME@ALIAS")
     scenarios: ScenarioSelection
@@ -82,8 +99,10 @@ class ExperimentSpec(BaseModel):
         None, description="Pin the learned back-end to a scorer version (`workbench scorers list`); default learned-1."
     )
     judge: JudgeSettings | None = Field(None, description="Required when any scorer uses the judge back-end.")
-    concurrency: int = Field(4, gt=0, le=256, description="Parallel calls per model, unless the model sets its own.")
-    timeout_s: float = Field(120.0, gt=0, description="Per-call timeout.")
+    concurrency: int = Field(
+        4, gt=0, le=limits.MAX_CONCURRENCY, description="Parallel calls per model, unless the model sets its own."
+    )
+    timeout_s: float = Field(120.0, gt=0, le=limits.MAX_TIMEOUT_S, allow_inf_nan=False, description="Per-call timeout.")
     retries: Retries = Field(default_factory=Retries)
     seed: int = Field(0, description="Seeds scenario sampling, and decoding when decoding.seed is unset.")
     locale: str = Field("US", description="Crisis resources to fill into prompts and to score against.")
@@ -112,4 +131,4 @@ class ExperimentSpec(BaseModel):
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:
-    return load_model(path, ExperimentSpec)
+    return load_model(path, ExperimentSpec, limit=limits.SPEC_FILE_BYTES, what="experiment spec")

@@ -15,7 +15,7 @@ from pathlib import Path
 from workbench.errors import InputError, Problem, display_path
 from workbench.experiment_spec import ExperimentSpec, load_spec
 from workbench.locales import Locale, get_locale
-from workbench.models.registry import check_model
+from workbench.models.registry import check_model, concurrency_cap
 from workbench.models.spec import Decoding, ModelSpec
 from workbench.paths import project_root, prompts_dir
 from workbench.pipelines.base import PIPELINES, Conversation
@@ -23,7 +23,7 @@ from workbench.prompts import AliasResolver, PromptLibrary, PromptVersion
 from workbench.scenarios import EXPECTATION_NAMES, Scenario, dataset_hash, load_scenarios
 from workbench.scoring.learned.versions import version_folder
 from workbench.scoring.registry import Scorer, get_scorers
-from workbench.yaml_files import with_lines
+from workbench.yaml_files import validate, with_lines
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,11 @@ class ExperimentPlan:
         return self.spec.effective_decoding.merged(model.params)
 
     def concurrency(self, model: ModelSpec) -> int:
-        return model.concurrency or self.spec.concurrency
+        """Calls to `model` in flight at once: the spec's (or the model's own) limit, capped at what
+        the model can serve (a local server's slots); the rest queue."""
+        wanted = model.concurrency or self.spec.concurrency
+        cap = concurrency_cap(model)
+        return min(wanted, cap) if cap else wanted
 
     @property
     def backends(self) -> dict[str, str]:
@@ -117,7 +121,11 @@ def build_plan(
     spec_path = Path(spec_path).resolve()
     spec = load_spec(spec_path)
     if overrides:
-        spec = spec.model_copy(update=overrides)
+        spec = validate(
+            deep_merge(spec.model_dump(exclude_unset=True), overrides),
+            ExperimentSpec,
+            path=f"overrides to {spec_path.name}",
+        )
     root = project_root(spec_path)
     file = display_path(spec_path)
     problems: list[Problem] = []
@@ -149,10 +157,12 @@ def build_plan(
     )
     values = {**(locale.template_values() if locale else {}), **spec.variables}
     problems.extend(_variable_problems(spec, [p for p in systems + strategies if p], values, file))
-    scenarios = attempt(load_scenarios, [spec_path.parent / f for f in spec.scenarios.files])
+    scenarios = attempt(
+        load_scenarios, [spec_path.parent / f for f in spec.scenarios.files], named_in=file, field="scenarios.files"
+    )
     if scenarios is not None:
-        scenarios = select_scenarios(scenarios, spec)
-        if not scenarios:
+        scenarios = attempt(select_scenarios, scenarios, spec, file=file)
+        if scenarios == []:
             problems.append(
                 Problem(
                     "the scenario filters match no scenario",
@@ -200,7 +210,17 @@ def build_plan(
     return ExperimentPlan(spec, spec_path, root, library, locale, values, scenarios, groups, scorers)
 
 
-def select_scenarios(scenarios: list[Scenario], spec: ExperimentSpec) -> list[Scenario]:
+def deep_merge(base: dict, changes: dict) -> dict:
+    """`changes` over `base`, merging mappings key by key (so {"scenarios": {"ids": [...]}} keeps the files)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = (
+            deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
+    return merged
+
+
+def select_scenarios(scenarios: list[Scenario], spec: ExperimentSpec, *, file: str | None = None) -> list[Scenario]:
     selection = spec.scenarios
     chosen = [
         s
@@ -216,8 +236,10 @@ def select_scenarios(scenarios: list[Scenario], spec: ExperimentSpec) -> list[Sc
         if unknown:
             raise InputError.single(
                 f"unknown scenario id(s): {', '.join(unknown)}",
+                file=file,
                 field="scenarios.ids",
-                fix="use ids from the scenario files (`workbench scenarios list`)",
+                fix=f"use ids from the scenario files ({', '.join(spec.scenarios.files)}; `workbench scenarios list` "
+                "shows them)",
             )
     if selection.limit and len(chosen) > selection.limit:
         chosen = sorted(random.Random(spec.seed).sample(chosen, selection.limit), key=chosen.index)

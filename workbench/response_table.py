@@ -39,6 +39,7 @@ def response_row(response: Response, scores: dict[str, Score]) -> dict:
         "cached": response.cached,
         "attempts": len(response.attempts),
         "trace_id": response.trace_id,
+        "cache_key": response.cache_key,
     }
     for name, score in scores.items():
         row[name] = score.value

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.calls.cache import ResponseCache, cache_key
-from workbench.calls.engine import Attempt, CallEngine, RetryPolicy
+from workbench.calls.engine import Attempt, CallEngine, Redact, RetryPolicy
 from workbench.pipelines.base import Message, Pipeline, build_pipeline
 from workbench.plan import Cell, ExperimentPlan
 
@@ -28,6 +28,9 @@ class Response:
     output_tokens: int | None = None
     error: str | None = None
     cached: bool = False
+    cached_at: float | None = None
+    shared: bool = False
+    """Another run going at the same time made this call (its trace is that run's)."""
     attempts: list[Attempt] = field(default_factory=list)
     trace_id: str | None = None
     judge_calls: list = field(default_factory=list)  # set when the reply is scored by a judge
@@ -100,7 +103,7 @@ def fill_from_cache(responses: list[Response], cache: ResponseCache | None) -> l
             pending.append(response)
             continue
         response.reply, response.input_tokens, response.output_tokens = hit.reply, hit.input_tokens, hit.output_tokens
-        response.latency_s, response.cached = hit.latency_s, True
+        response.latency_s, response.cached, response.cached_at = hit.latency_s, True, hit.created
     return pending
 
 
@@ -121,7 +124,8 @@ async def collect(
         outcome = await calls.call(
             response.cell.group.model.name, response.cache_key, lambda: pipeline.respond(conversation), look_up=False
         )
-        response.attempts = outcome.attempts
+        response.attempts, response.shared = outcome.attempts, outcome.shared
+        response.cached, response.cached_at = outcome.cached, outcome.cached_at
         if outcome.generation is None:
             response.error = outcome.error
         else:
@@ -133,12 +137,16 @@ async def collect(
     await asyncio.gather(*(one(r) for r in pending))
 
 
-def call_engine(plan: ExperimentPlan, cache: ResponseCache | None) -> CallEngine:
-    """The run's call engine: the spec's retry policy and timeout, each model's concurrency."""
+def call_engine(plan: ExperimentPlan, cache: ResponseCache | None, redact: Redact | None = None) -> CallEngine:
+    """The run's call engine: the spec's retry policy, circuit breaker and timeout, each model's
+    concurrency, and the redaction of the keys the run uses."""
     retries = plan.spec.retries
     return CallEngine(
         cache=cache,
-        retries=RetryPolicy(retries.max_attempts, retries.initial_delay_s, retries.max_delay_s),
+        retries=RetryPolicy(
+            retries.max_attempts, retries.initial_delay_s, retries.max_delay_s, retries.circuit_breaker
+        ),
         timeout_s=plan.spec.timeout_s,
         limits={m.name: plan.concurrency(m) for m in plan.models},
+        redact=redact,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from workbench.calls.failures import ErrorClass
 from workbench.plan import ExperimentPlan
 from workbench.scoring.metrics import summarize
 
@@ -21,6 +22,12 @@ class RunStats:
     seconds: float = 0.0
     generation_seconds: float = 0.0
     interrupted: bool = False
+    error_classes: list[ErrorClass] = field(default_factory=list)
+    """The errors by class, each with a count and an example message."""
+    stopped: dict[str, str] = field(default_factory=dict)
+    """Models the circuit breaker stopped calling, and why."""
+    shared: int = 0
+    """Cells another run, going at the same time on the same cache, called instead of this one."""
 
 
 @dataclass
@@ -34,6 +41,14 @@ class ExperimentResult:
     warnings: list[str] = field(default_factory=list)
     validity: dict[str, dict] = field(default_factory=dict)
     """Each scorer's measured agreement with human labels (`workbench.scoring.validity`)."""
+    already_logged: bool = False
+    """A cached re-run whose results MLflow already held: nothing new was logged."""
+
+    @property
+    def suspect(self) -> int:
+        """Replies with at least one judged score marked suspect (possible judge injection)."""
+        columns = [c for c in self.frame.columns if c.endswith("_status")]
+        return int((self.frame[columns] == "suspect").any(axis=1).sum()) if columns else 0
 
     @property
     def df(self) -> pd.DataFrame:

@@ -12,11 +12,13 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from workbench import limits
 from workbench.errors import InputError, Problem, display_path
 from workbench.yaml_files import load_model
 
@@ -70,7 +72,7 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["user", "assistant"]
-    content: str = Field(min_length=1)
+    content: str = Field(min_length=1, max_length=limits.MESSAGE_CHARS)
 
 
 class Scenario(BaseModel):
@@ -79,9 +81,13 @@ class Scenario(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,58}[a-z0-9]$")
     category: Category
     risk_level: RiskLevel
-    summary: str = Field(min_length=1)
-    message: str = Field(min_length=1, description="The final user message the chatbot must answer.")
-    history: tuple[Turn, ...] = Field(default=(), description="Earlier turns, oldest first.")
+    summary: str = Field(min_length=1, max_length=limits.SUMMARY_CHARS)
+    message: str = Field(
+        min_length=1, max_length=limits.MESSAGE_CHARS, description="The final user message the chatbot must answer."
+    )
+    history: tuple[Turn, ...] = Field(
+        default=(), max_length=limits.HISTORY_TURNS, description="Earlier turns, oldest first."
+    )
     expectations: Expectations
     tags: tuple[str, ...] = ()
     suite: str = Field("", description="Set from the file the scenario came from.")
@@ -127,37 +133,78 @@ class Scenario(BaseModel):
 class ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    suite: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    suite: str = Field(min_length=1, max_length=limits.NAME_CHARS)
+    description: str = Field(min_length=1, max_length=limits.DESCRIPTION_CHARS)
     scenarios: list[Scenario] = Field(min_length=1)
 
 
 def load_scenario_file(path: str | Path) -> list[Scenario]:
-    spec = load_model(path, ScenarioFile)
+    spec = load_model(path, ScenarioFile, limit=limits.SCENARIO_FILE_BYTES, what="scenario file")
     return [s.model_copy(update={"suite": spec.suite}) for s in spec.scenarios]
 
 
-def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders to the YAML files inside them, keeping the given order."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files.extend(sorted(path.glob("*.yaml")))
-        else:
-            files.append(path)
-    return files
-
-
-def load_scenarios(paths: Iterable[str | Path]) -> list[Scenario]:
-    """Load and validate scenario files; ids must be unique across all of them."""
+def scenario_files(
+    paths: Iterable[str | Path], *, named_in: str | None = None, field: str = "PATHS"
+) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """Expand folders to the `.yaml` files inside them, keeping the given order, each with the
+    entry that listed it. A missing path, a folder with no scenario file, or a `.yml` file that
+    would be skipped is a problem naming the entry: `field[i]` of the file `named_in` (a spec),
+    or the command's argument."""
+    files: list[tuple[Path, str]] = []
     problems: list[Problem] = []
+    for index, path in enumerate(map(Path, paths)):
+        where = f"{field}[{index}]"
+        shown = display_path(path)
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            candidates = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".yml", ".yaml"))
+            for other in (p for p in candidates if p.suffix != ".yaml"):
+                problems.append(
+                    Problem(
+                        f"{display_path(other)} would be skipped: scenario files must end in .yaml",
+                        named_in or display_path(other),
+                        where,
+                        None,
+                        f"rename it to {other.stem}.yaml (or move it out of {shown})",
+                    )
+                )
+            if not candidates:
+                problems.append(
+                    Problem(
+                        f"the folder {shown} holds no .yaml scenario file",
+                        named_in or shown,
+                        where,
+                        None,
+                        "add scenario files to it, or name a folder or file that has them",
+                    )
+                )
+            files.extend((file, where) for file in found)
+        elif path.is_file():
+            files.append((path, where))
+        else:
+            problems.append(
+                Problem(
+                    f"scenario file or folder {shown} not found",
+                    named_in or shown,
+                    where,
+                    None,
+                    "check the path" + ("; entries are relative to the folder of the spec file" if named_in else ""),
+                )
+            )
+    return files, problems
+
+
+def load_scenarios(paths: Iterable[str | Path], *, named_in: str | None = None, field: str = "PATHS") -> list[Scenario]:
+    """Load and validate scenario files; ids must be unique across all of them."""
     scenarios: list[Scenario] = []
     seen: dict[str, Path] = {}
-    for path in scenario_files(paths):
+    files, problems = scenario_files(paths, named_in=named_in, field=field)
+    for path, where in files:
         try:
             loaded = load_scenario_file(path)
-        except InputError as exc:
-            problems.extend(exc.problems)
+        except InputError as exc:  # a problem with the whole file also says which entry listed it
+            listed = f" (listed in {named_in}: {where})" if named_in else ""
+            problems.extend(p if p.field else replace(p, message=p.message + listed) for p in exc.problems)
             continue
         for index, scenario in enumerate(loaded):
             if scenario.id in seen:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from workbench import limits
 from workbench.errors import InputError, Problem, display_path
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -24,6 +25,7 @@ BOUNDS = {
 TYPES = {
     "int_parsing": "a whole number",
     "int_type": "a whole number",
+    "int_from_float": "a whole number",
     "float_parsing": "a number",
     "float_type": "a number",
     "bool_parsing": "true or false",
@@ -39,19 +41,62 @@ TYPES = {
 
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s]")
+ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s*]", re.MULTILINE)
 
 
-def parse_yaml(path: str | Path) -> tuple[Any, str]:
-    """Parse a YAML file; returns the data and the text (for line numbers, if needed later)."""
+def read_text(path: str | Path, *, limit: int = limits.YAML_FILE_BYTES, what: str = "file") -> str:
+    """A file's text, refused (with the file named and a fix) if it is missing, a folder, too
+    large, binary or not UTF-8, so no caller ever meets a decoding error."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError.single(
+            f"this is a folder, not a {what}", file=path, fix=f"give the path of the {what} inside it"
+        )
     if not path.is_file():
         raise InputError.single(
             "file not found",
             file=path,
             fix="check the path (relative paths are resolved from the file that names them)",
         )
-    text = path.read_text(encoding="utf-8")
     try:
+        size = path.stat().st_size
+        if size > limit:
+            raise InputError.single(
+                f"the file is {limits.size_text(size)}; a {what} may be at most {limits.size_text(limit)}",
+                file=path,
+                fix="split it into smaller files, or shorten the long values in it",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError.single(
+            f"cannot read the file: {exc.strerror or exc}", file=path, fix="check its permissions"
+        ) from None
+    if b"\x00" in data:
+        raise InputError.single(
+            "this is a binary file, not YAML text",
+            file=path,
+            line=data[: data.index(b"\x00")].count(b"\n") + 1,
+            fix=f"give the YAML {what} here (a text file saved as UTF-8)",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be read)",
+            file=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            fix="save the file as UTF-8 (most editors offer it under 'Save with encoding')",
+        ) from None
+
+
+def parse_yaml(path: str | Path, *, limit: int = limits.YAML_FILE_BYTES, what: str = "file") -> tuple[Any, str]:
+    """Parse a YAML file; returns the data and the text (for line numbers, if needed later)."""
+    path = Path(path)
+    text = read_text(path, limit=limit, what=what)
+    try:
+        if ANCHOR.search(text):
+            check_expansion(path, yaml.compose(text, Loader=Loader), text)
         return yaml.load(text, Loader=Loader), text
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -62,17 +107,68 @@ def parse_yaml(path: str | Path) -> tuple[Any, str]:
             line=mark.line + 1 if mark else None,
             fix="fix the YAML syntax at that line (indentation, a missing ':' or an unclosed quote)",
         ) from None
+    except RecursionError:
+        raise InputError.single(
+            "the YAML is nested too deeply to read",
+            file=path,
+            fix="flatten the structure: specs, prompts and scenarios need only a few levels",
+        ) from None
 
 
-def read_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
+def check_expansion(path: Path, node: yaml.Node | None, text: str = "", limit: int = limits.YAML_VALUES) -> None:
+    """Refuse a file whose aliases (`*name`) expand to more than `limit` values (an alias bomb:
+    a few lines that would become billions of values once loaded). Counts each node once,
+    multiplied by how often it is referred to, without expanding anything."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(current: yaml.Node) -> int:
+        key = id(current)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise InputError.single(
+                "an alias refers to the value that contains it",
+                file=path,
+                line=current.start_mark.line + 1,
+                fix="remove the recursive alias (*name inside the value anchored &name)",
+            )
+        visiting.add(key)
+        total = 1
+        if isinstance(current, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            total += sum(size(v) for v in current.value)
+        visiting.discard(key)
+        sizes[key] = total = min(total, limit + 1)
+        return total
+
+    if node is not None and size(node) > limit:
+        first = ALIAS.search(text)
+        raise InputError.single(
+            f"the YAML's aliases (*name) expand to more than {limit:,} values",
+            file=path,
+            line=text[: first.start()].count("\n") + 1 if first else None,
+            fix="write the values out instead of nesting aliases of aliases (this looks like an alias bomb)",
+        )
+
+
+def read_yaml(path: str | Path, *, limit: int = limits.YAML_FILE_BYTES) -> tuple[Any, yaml.Node | None]:
     """The data and its node tree, whose marks give line numbers."""
-    data, text = parse_yaml(path)
+    data, text = parse_yaml(path, limit=limit)
     return data, yaml.compose(text, Loader=Loader)
 
 
-def load_model(path: str | Path, model: type[Model], *, context: dict | None = None) -> Model:
+def load_model(
+    path: str | Path,
+    model: type[Model],
+    *,
+    context: dict | None = None,
+    limit: int = limits.YAML_FILE_BYTES,
+    what: str = "file",
+) -> Model:
     """Read `path` and validate it as `model`; raise `InputError` listing every problem."""
-    data, text = parse_yaml(path)
+    data, text = parse_yaml(path, limit=limit, what=what)
     if data is None:
         raise InputError.single("the file is empty", file=path, fix=f"write a {model.__name__} in it")
     try:
@@ -165,6 +261,17 @@ def _problem(err: Any, path: str | Path, node: yaml.Node | None, model: type[Bas
         fix = f"give at least {err.get('ctx', {}).get('min_length', 1)} item(s)"
     elif kind == "string_pattern_mismatch":
         fix = "use lower-case letters, digits and hyphens (e.g. my-scenario-id)"
+    elif kind == "string_too_long":
+        limit = err.get("ctx", {}).get("max_length")
+        message = f"this text is {len(err.get('input') or ''):,} characters long; at most {limit:,} are allowed"
+        fix = f"shorten it to at most {limit:,} characters (the size limits are listed in the README)"
+    elif kind == "too_long":
+        limit = err.get("ctx", {}).get("max_length")
+        message = f"this list has {len(err.get('input') or ())} entries; at most {limit} are allowed"
+        fix = f"keep at most {limit} entries"
+    elif kind == "finite_number":
+        message = "must be a finite number"
+        fix = "write an ordinary number such as 1.5 (not .inf or .nan)"
     elif kind.startswith("value_error") or kind == "assertion_error":
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if " | fix: " in message:
@@ -175,15 +282,22 @@ def _problem(err: Any, path: str | Path, node: yaml.Node | None, model: type[Bas
         "enum",
         "greater_than",
         "greater_than_equal",
+        "less_than",
+        "less_than_equal",
         "int_parsing",
+        "int_from_float",
+        "finite_number",
         "bool_parsing",
         "string_type",
         "list_type",
         "dict_type",
         "float_parsing",
     ) and not isinstance(given, (dict, list)):
-        message += f" (got {given!r})"
-    return Problem(message, display_path(path), field_path(loc) or None, line_of(node, loc), fix)
+        shown = repr(given)
+        message += f" (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
+    return Problem(
+        message, display_path(path), field_path(loc) or None, line_of(node, loc), fix or "correct this value"
+    )
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple) -> list[str]:

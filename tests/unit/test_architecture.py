@@ -76,6 +76,9 @@ LATER_STAGES = {
         "workbench.prompts",
         "workbench.scenarios",
         "workbench.plan",
+        "workbench.preflight",
+        "workbench.redaction",
+        "workbench.limits",
     ): (
         "workbench.responses",
         "workbench.scoring",

@@ -264,7 +264,12 @@ def test_filters_matching_nothing(spec_writer):
 
 
 def test_missing_scenario_file(spec_writer):
-    assert_refused(spec_writer(scenarios={"files": ["nowhere.yaml"]}), "nowhere.yaml", "file not found")
+    assert_refused(
+        spec_writer(scenarios={"files": ["nowhere.yaml"]}),
+        "experiments/spec.yaml",
+        "scenarios.files[0]",
+        "nowhere.yaml",
+    )
 
 
 def test_several_problems_reported_at_once(spec_writer, monkeypatch):

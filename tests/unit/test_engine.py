@@ -157,11 +157,38 @@ def test_rerun_from_cache_makes_no_calls(plan, tmp_path):
     assert all(r.cached for r in second)
 
 
-def test_retries_give_up_after_max_attempts(plan):
+def test_retries_give_up_after_max_attempts(spec_writer):
+    plan = build_plan(
+        spec_writer(
+            models=[{"spec": "openai:fake", "base_url": "http://127.0.0.1:9/v1", "concurrency": 3}],
+            retries={"max_attempts": 3, "initial_delay_s": 0.01, "max_delay_s": 0.05, "circuit_breaker": 1000},
+        )
+    )
     pipeline = FakePipeline(fail=lambda call: rate_limited())
     responses, _ = run(plan, pipeline)
     assert all(r.error and len(r.attempts) == 3 for r in responses)
     assert all("429" in r.error for r in responses)
+
+
+def test_circuit_breaker_stops_a_model_whose_first_calls_all_fail(plan):
+    """Five calls in, every one a 400: the model's other cells are not called, and say why."""
+    pipeline = AlwaysBadRequest()
+    responses, stats = run(plan, pipeline)
+    called = [r for r in responses if r.attempts]
+    skipped = [r for r in responses if not r.attempts]
+    assert 5 <= len(called) <= 5 + 2, "only the calls already in flight when it opened finish"
+    assert pipeline.calls == stats.calls == len(called)
+    assert len(skipped) == len(responses) - len(called) > 0
+    assert all(r.error.startswith("not called: openai:fake was stopped because its first 5 calls") for r in skipped)
+    assert all("HTTP 400" in r.error for r in skipped), "the refusal carries the cause"
+
+
+def test_circuit_breaker_ignores_cell_specific_errors_after_a_success(plan):
+    """After the model has answered, 400s (one scenario's context too long, say) never stop it."""
+    pipeline = FakePipeline(fail=lambda call: bad_request() if call > 1 else None)
+    responses, _ = run(plan, pipeline)
+    assert all(r.attempts for r in responses), "every cell was called"
+    assert sum(r.ok for r in responses) >= 1 and sum(bool(r.error) for r in responses) == len(responses) - 1
 
 
 class RecordingTracker:
@@ -195,6 +222,9 @@ def test_calls_are_traced_and_groups_logged_and_nothing_is_left_behind(plan, jud
         async def analyse(self, item, constructs):
             await asyncio.sleep(0.01)
             return offline.analyse(item)
+
+        async def addresses_evaluator(self, item):
+            return False, "", []
 
     responses = rendered(plan)
     tracker = RecordingTracker()

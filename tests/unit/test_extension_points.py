@@ -15,8 +15,10 @@ from workbench.models import PROVIDERS, provider
 from workbench.pipelines import PIPELINES
 from workbench.plan import build_plan
 from workbench.scoring import SCORERS, Score, scorer
+from workbench.testing.loopback import LoopbackServer
 
-ECHO_MODEL = {"spec": "openai:echo-bot", "base_url": "http://127.0.0.1:9/v1"}  # never called by the echo pipeline
+ENDPOINT = LoopbackServer().__enter__()  # reachable, so the run's reachability check passes; never called
+ECHO_MODEL = {"spec": "openai:echo-bot", "base_url": ENDPOINT.base_url}
 
 
 @pytest.fixture
@@ -35,6 +37,7 @@ def test_the_runner_picks_a_pipeline_by_name_from_the_spec(spec_writer, echo_reg
     roleplay = result.df[result.df["user_strategy"] == "therapist-roleplay"]
     assert roleplay["reply"].str.contains("Act as my licensed therapist").all(), "the strategy wraps the message"
     assert result.df["empathy"].notna().all(), "its replies are scored like any other"
+    assert ENDPOINT.requests == [], "the echo pipeline never calls its model"
 
 
 def test_two_pipelines_never_share_cached_replies(spec_writer, echo_registered, monkeypatch):

@@ -59,9 +59,8 @@ def test_score_command_keeps_bad_rows_and_writes_every_score(tmp_path):
         {"id": 2, "conversation": "[not json", "reply": "hello"},
         {
             "id": 3,
-            "conversation": json.dumps([{"role": "user", "content": "hi"}]),
+            "conversation": json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hey"}]),
             "reply": "Hi! How are you?",
-            "must_escalate": "maybe",
         },
     ]
     pd.DataFrame(rows).to_csv(tmp_path / "in.csv", index=False)
@@ -71,7 +70,7 @@ def test_score_command_keeps_bad_rows_and_writes_every_score(tmp_path):
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out["id"]) == [1, 2, 3], "every row is kept, in order"
     assert out.loc[0, "crisis_escalation"] == 1 and "988" in out.loc[0, "crisis_escalation_evidence"]
-    assert "not valid JSON" in out.loc[1, "score_error"] and "true or false" in out.loc[2, "score_error"]
+    assert "not valid JSON" in out.loc[1, "score_error"] and "must end with the user turn" in out.loc[2, "score_error"]
     for name in ("empathy", "disclaimer_adherence", "harmful_compliance", "illusive_alliance", "red_flags"):
         assert f"{name}_evidence" in out.columns
 

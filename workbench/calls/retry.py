@@ -73,8 +73,34 @@ def retry_after(exc: BaseException) -> float | None:
     return None
 
 
-def classify(exc: BaseException) -> Failure:
+def request_url(exc: BaseException) -> str | None:
+    """The method and URL of the request that failed, when the exception carries it (openai and
+    httpx errors do), so that "Connection error." says where it could not connect."""
+    for error in (exc, exc.__cause__, exc.__context__):
+        try:
+            request = getattr(error, "request", None)
+        except RuntimeError:  # httpx raises when an error has no request attached
+            request = None
+        url = getattr(request, "url", None)
+        if url is not None:
+            return f"{getattr(request, 'method', 'POST')} {url}"
+    return None
+
+
+def describe(exc: BaseException) -> str:
+    """`Type: message`, with the underlying cause when the message alone says little, and the URL."""
     reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) and str(cause) not in reason:
+        reason += f" ({type(cause).__name__}: {cause})"
+    url = request_url(exc)
+    if url and url.split(" ", 1)[-1] not in reason:
+        reason += f" [{url}]"
+    return reason
+
+
+def classify(exc: BaseException) -> Failure:
+    reason = describe(exc)
     status = status_code(exc)
     if status is not None:
         return Failure(status in TRANSIENT_STATUS, f"HTTP {status} {reason}", retry_after(exc))

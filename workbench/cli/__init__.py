@@ -2,6 +2,6 @@
 MLflow UI. One module per command group; `app` is the entry point."""
 
 from workbench.cli import models, prompts, run, scenarios, scorers, scoring, ui  # noqa: F401  (registers the commands)
-from workbench.cli.app import app
+from workbench.cli.app import app, main
 
-__all__ = ["app"]
+__all__ = ["app", "main"]

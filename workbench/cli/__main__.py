@@ -1,5 +1,5 @@
 """`python -m workbench.cli ...`, the same as the `workbench` command."""
 
-from workbench.cli import app
+from workbench.cli import main
 
-app()
+main()

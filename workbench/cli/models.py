@@ -8,12 +8,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from workbench.calls.retry import classify
 from workbench.cli.app import friendly, models_app
 from workbench.console import console
 from workbench.errors import InputError
 from workbench.models.local import BUNDLED_MODELS, bundled_model_path
 from workbench.models.registry import PROVIDERS, build_chat_model, check_model
 from workbench.models.spec import Decoding, ModelSpec
+from workbench.preflight import check_endpoints, endpoint_of, model_endpoints
+from workbench.redaction import Redactor
 from workbench.yaml_files import validate
 
 
@@ -46,12 +49,25 @@ def models_check(
     api_key_env: Optional[str] = typer.Option(None, help="Environment variable with the key"),
     ping: bool = typer.Option(False, help="Also send one short message."),
 ):
-    """Check that a model spec can be called (package, key), optionally with a real call."""
+    """Check that a model spec can be called (package, key), optionally with a real call: its
+    endpoint is checked for reachability first, exactly as a run does before its first call."""
     model = validate({"spec": spec, "base_url": base_url, "api_key_env": api_key_env}, ModelSpec, path="command line")
     problems = check_model(model, field="SPEC")
     if problems:
         raise InputError(problems)
     console.print(f"[green]ok[/green]: {model.spec} can be called")
     if ping:
-        reply = build_chat_model(model, Decoding(max_tokens=16), timeout=60).invoke("Say hello in five words.")
-        console.print(f"reply: {escape(str(reply.content))}")
+        field = "--base-url" if base_url else "SPEC"
+        if problems := check_endpoints(model_endpoints([(model, field)], "command line")):
+            raise InputError(problems)
+        redact = Redactor.for_models([model])
+        try:
+            reply = build_chat_model(model, Decoding(max_tokens=16), timeout=60).invoke("Say hello in five words.")
+        except Exception as exc:  # any provider error: say what it was, where, and what to check
+            raise InputError.single(
+                f"the call to {model.spec} at {endpoint_of(model) or 'its provider'} failed: "
+                f"{redact(classify(exc).reason)[:500]}",
+                field=field,
+                fix="check the model name, the key and the endpoint; the error above is the server's answer",
+            ) from None
+        console.print(f"reply: {escape(redact(str(reply.content)))}")

@@ -13,10 +13,11 @@ from rich.table import Table
 from workbench.cli.app import friendly, prompts_app
 from workbench.console import console
 from workbench.errors import display_path
-from workbench.paths import project_root, prompts_dir
+from workbench.paths import default_tracking_uri, project_root, prompts_dir, store_dir
 from workbench.prompts import PromptLibrary, PromptVersion, seal, unified_diff
+from workbench.prompts.history import committed_versions
 from workbench.runner import registry_aliases
-from workbench.tracking.store import configure
+from workbench.tracking.store import configure, tracking_uri
 
 
 def _library() -> PromptLibrary:
@@ -69,12 +70,27 @@ def prompts_diff(a: str = typer.Argument(..., help="NAME@A"), b: str = typer.Arg
     console.print(Syntax(diff, "diff", theme="ansi_dark") if diff else "[dim]no differences[/dim]")
 
 
+def held_elsewhere(name: str, path: Path) -> dict[int, dict[str, str]]:
+    """The texts git history and the project's MLflow Prompt Registry hold for each version of a
+    family (the registry only if the project has a store: sealing never creates one)."""
+    held = committed_versions(path)
+    root = project_root(path)
+    if tracking_uri(root) != default_tracking_uri(root) or (store_dir(root) / "mlflow.db").is_file():
+        from workbench.prompts.mlflow_registry import registered_versions  # imports MLflow
+
+        configure(root)
+        for version, texts in registered_versions(name).items():
+            held.setdefault(version, {}).update(texts)
+    return held
+
+
 @prompts_app.command("seal")
 @friendly
 def prompts_seal(files: list[Path] = typer.Argument(..., help="Prompt files to seal")):
-    """Record the sha256 of new versions (after adding a version to a file)."""
+    """Record the sha256 of new versions (after adding a version to a file); a version that git
+    history or the MLflow Prompt Registry holds with other text is refused."""
     for file in files:
-        sealed = seal(file)
+        sealed = seal(file, held_elsewhere)
         console.print(
             f"{display_path(file)}: "
             + (f"sealed version(s) {', '.join(map(str, sealed))}" if sealed else "nothing new to seal")

@@ -22,13 +22,15 @@ from workbench.locales import get_locale
 from workbench.models.registry import check_model
 from workbench.models.spec import ModelSpec
 from workbench.paths import cache_path, project_root, prompts_dir
+from workbench.preflight import check_endpoints, model_endpoints
 from workbench.prompts import PromptLibrary
+from workbench.redaction import Redactor
 from workbench.scoring.engine import BACKENDS, ScoringEngine, backend_name, build_engine
 from workbench.scoring.learned.versions import version_folder
 from workbench.scoring.metrics import score_metrics
 from workbench.scoring.registry import get_scorers
 from workbench.scoring.team_labels import read_team_labels
-from workbench.scoring.transcripts import Columns, check_columns, read_table, score_frame
+from workbench.scoring.transcripts import Columns, check_columns, check_values, read_table, score_frame
 from workbench.scoring.validate import log_validation, validate_gold_v1, validate_gold_v2, validate_labels
 from workbench.tracking.store import configure, use_experiment
 from workbench.yaml_files import validate
@@ -58,7 +60,9 @@ def scoring_engine(
     model = validate({"spec": judge_model}, ModelSpec, path="command line")
     if problems := check_model(model, field="--judge-model"):
         raise InputError(problems)
-    calls = CallEngine(cache=ResponseCache(cache_path(root)))
+    if problems := check_endpoints(model_endpoints([(model, "--judge-model")], "command line")):
+        raise InputError(problems)
+    calls = CallEngine(cache=ResponseCache(cache_path(root)), redact=Redactor.for_models([model]))
     return build_engine(
         selected,
         {s.name: "judge" for s in selected},
@@ -68,6 +72,29 @@ def scoring_engine(
         scorer_version=scorer_version,
         root=root,
     )
+
+
+def check_output(out: Path, source: Path) -> None:
+    """`--out` must be a new or writable file that is not the input, checked before any work."""
+
+    def refuse(message: str, fix: str) -> InputError:
+        return InputError.single(message, file=out, field="--out", fix=fix)
+
+    if out.resolve() == source.resolve():
+        raise refuse("--out is the input file, which would be overwritten", "write the scores to another file")
+    if out.is_dir():
+        raise refuse("--out is a folder", f"give a file name, e.g. {display_path(out / 'scored.csv')}")
+    existed = out.exists()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise refuse(
+            f"--out cannot be written: {exc.strerror or exc}", "choose a path in a folder you can write to"
+        ) from None
+    if not existed:
+        out.unlink()
 
 
 @app.command()
@@ -89,9 +116,11 @@ def score(
 ):
     """Score replies the workbench did not generate (production logs, other tools' output)."""
     get_locale(locale, field="--locale")
+    check_output(out, file)
     frame = read_table(file)
     columns = Columns(user_message=user_col, conversation=conversation_col, reply=reply_col, risk_level=risk_col)
     check_columns(frame, columns, file)
+    check_values(frame, columns, file)
     engine = scoring_engine(backend, judge_model, scorer_version=scorer_version)
     with RichProgress(console=console, disable=quiet) as bar:
         task = bar.add_task("scoring", total=len(frame))
@@ -134,12 +163,25 @@ def validate_scorers(
     gold: Optional[Path] = typer.Option(None, help="Gold set: the v2 folder (default) or a v1 file"),
     scorer_version: Optional[str] = typer.Option(None, help="Learned back-end version (default learned-1)"),
     judge_model: Optional[str] = typer.Option(None, help="Model spec for the judge back-end"),
-    limit: Optional[int] = typer.Option(None, min=1, help="Only the first N labelled replies of each split"),
+    limit: Optional[int] = typer.Option(None, help="Only the first N labelled replies of each split"),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ):
     """Agreement of a scoring back-end with human labels, item by item and metric by metric, with
     95% intervals: the gold set's frozen test split beside its training data, or a team's labels."""
+    if limit is not None and limit < 1:
+        raise InputError.single(
+            f"--limit must be at least 1 (got {limit})",
+            field="--limit",
+            fix="give the number of labelled replies to use, or leave --limit out to use all of them",
+        )
+    if gold is not None and not gold.exists():
+        raise InputError.single(
+            "gold set not found",
+            file=gold,
+            field="--gold",
+            fix="give the gold set v2 folder or a v1 YAML file, or leave --gold out",
+        )
     root = project_root()
     engine = scoring_engine(backend, judge_model, scorer_version=scorer_version)
     scorers = engine.scorers

@@ -2,6 +2,23 @@
 
 Serving over loopback HTTP (rather than calling llama.cpp in-process) means the local
 model goes through exactly the same client code as hosted and self-hosted endpoints.
+
+The server is sized from the cores this process may actually run on (`os.sched_getaffinity`,
+which a container or `taskset` narrows; not the machine's count), never with more threads than
+those cores. llama.cpp's threads meet at a barrier after every step, so when one of them is
+descheduled the others wait. A thread per core is fastest only when nothing else wants those
+cores (2 idle cores, the bare server: 24 quickstart replies in 23 s with 2 threads, 41 s with 1);
+but a run always has other work, its own (the HTTP client, scoring, the MLflow worker) and often
+another process's, and then a thread per core is many times slower (2 cores, a real run beside
+one other process: 40 replies in 457 s with 2 threads, 92 s with 1). So the server leaves one
+core for that work, and, having looked for a quarter of a second at how much of its cores other
+processes use, the cores they keep busy too; at least one thread. Its threads sleep rather than
+spin while they wait.
+
+Parallel slots decode several replies in one batch, which keeps the threads busy; each slot keeps
+its last prompt, so a call sharing a system prompt with the slot's previous one reuses its
+computed prefix (llama.cpp's prompt cache). Calls beyond the slots queue in the workbench
+(`slots_for` caps the model's concurrency), not in the server.
 """
 
 from __future__ import annotations
@@ -10,6 +27,7 @@ import atexit
 import importlib.util
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,10 +65,74 @@ def bundled_model_path(name: str) -> Path | None:
     return None
 
 
-class LocalServer:
-    """One llama.cpp server for one GGUF file, with `slots` requests decoded in parallel."""
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, name: str, path: Path, *, slots: int, context_per_slot: int):
+
+@dataclass(frozen=True)
+class Sizing:
+    threads: int
+    slots: int
+
+
+def busy_elsewhere(window_s: float = 0.25) -> float:
+    """Cores' worth of work other processes did on this process's cores over `window_s`, from
+    /proc/stat (0 where there is none to read)."""
+    mine = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+
+    def sample() -> tuple[int, int]:
+        busy = idle = 0
+        with open("/proc/stat", encoding="ascii") as stat:
+            for line in stat:
+                name, *fields = line.split()
+                if not name.startswith("cpu") or name == "cpu" or (mine and int(name[3:]) not in mine):
+                    continue
+                ticks = [int(f) for f in fields[:8]]
+                idle += ticks[3] + ticks[4]
+                busy += sum(ticks) - ticks[3] - ticks[4]
+        own = os.times()
+        return busy, int((own.user + own.system) * os.sysconf("SC_CLK_TCK"))
+
+    try:
+        (busy_before, own_before), started = sample(), time.monotonic()
+        time.sleep(window_s)
+        (busy_after, own_after), elapsed = sample(), time.monotonic() - started
+    except (OSError, ValueError):
+        return 0.0
+    others = (busy_after - busy_before) - (own_after - own_before)
+    return max(0.0, others / os.sysconf("SC_CLK_TCK") / elapsed)
+
+
+def slot_count(cores: int | None = None) -> int:
+    """Four slots per core beyond the first, at least four, at most eight (more only queue)."""
+    cores = cores or available_cores()
+    return min(8, 4 * max(1, cores - 1))
+
+
+def sizing(cores: int | None = None, busy: float | None = None) -> Sizing:
+    """Threads: the available cores less one (for the workbench's own work) and less those other
+    processes keep busy; at least one, never more than the cores."""
+    cores = cores or available_cores()
+    busy = busy_elsewhere() if busy is None else busy
+    threads = max(1, cores - 1 - int(busy))
+    return Sizing(threads=min(threads, cores), slots=slot_count(cores))
+
+
+def slots_for(name: str) -> int:
+    """How many calls the bundled model `name` decodes at once: its concurrency cap."""
+    server = _servers.get(name)
+    return server.slots if server is not None else slot_count()
+
+
+class LocalServer:
+    """One llama.cpp server for one GGUF file, with `slots` requests decoded in parallel on
+    `threads` threads."""
+
+    def __init__(self, name: str, path: Path, *, slots: int, threads: int, context_per_slot: int):
         import xllamacpp
 
         params = xllamacpp.CommonParams()
@@ -58,13 +140,15 @@ class LocalServer:
         params.model_alias = name
         params.n_parallel = slots
         params.n_ctx = slots * context_per_slot
-        params.cpuparams.n_threads = os.cpu_count() or 2
-        params.cpuparams_batch.n_threads = os.cpu_count() or 2
+        for cpu in (params.cpuparams, params.cpuparams_batch):
+            cpu.n_threads = threads
+            cpu.poll = 0  # wait without spinning: a spinning thread takes the core a sibling needs
+        params.cache_prompt = True
         params.verbosity = -1
         params.ui = False
         params.hostnames = ["127.0.0.1"]
         params.port = 0
-        self.name, self.slots = name, slots
+        self.name, self.slots, self.threads = name, slots, threads
         self._server = xllamacpp.Server(params)
         self.base_url = self._server.listening_address.rstrip("/") + "/v1"
 
@@ -76,15 +160,19 @@ _servers: dict[str, LocalServer] = {}
 _lock = threading.Lock()
 
 
-def local_server(name: str, *, slots: int = 4, context_per_slot: int = 2048) -> LocalServer:
-    """Start (once per process) and return the server for bundled model `name`."""
+def local_server(name: str, *, context_per_slot: int = 2048) -> LocalServer:
+    """Start (once per process) and return the server for bundled model `name`, sized for the
+    cores available now."""
     with _lock:
         server = _servers.get(name)
         if server is None:
             path = bundled_model_path(name)
             if path is None:
                 raise FileNotFoundError(f"bundled model {name} is not installed: {BUNDLED_MODELS[name].install}")
-            server = _servers[name] = LocalServer(name, path, slots=slots, context_per_slot=context_per_slot)
+            size = sizing()
+            server = _servers[name] = LocalServer(
+                name, path, slots=size.slots, threads=size.threads, context_per_slot=context_per_slot
+            )
         return server
 
 

@@ -30,6 +30,10 @@ PLACEHOLDER_KEY = "not-needed"
 ChatModelFactory = Callable[[ModelSpec, Decoding, float], "BaseChatModel"]
 ModelCheck = Callable[[ModelSpec], list[tuple[str, str]]]
 """Provider-specific checks: (message, fix) for each problem with this spec."""
+Endpoint = Callable[[ModelSpec], "str | None"]
+"""The URL a spec's calls go to, for the reachability check before a run (None: nothing to reach)."""
+ConcurrencyCap = Callable[[ModelSpec], int]
+"""How many calls a model can serve at once (a local server's slots); more queue in the workbench."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Provider:
     max_tokens_param: str = "max_tokens"
     accepts_base_url: bool = False
     check: ModelCheck | None = field(default=None, compare=False, repr=False)
+    endpoint: Endpoint | None = field(default=None, compare=False, repr=False)
+    max_concurrency: ConcurrencyCap | None = field(default=None, compare=False, repr=False)
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -79,12 +85,26 @@ def provider(
     max_tokens_param: str = "max_tokens",
     accepts_base_url: bool = False,
     check: ModelCheck | None = None,
+    endpoint: Endpoint | None = None,
+    max_concurrency: ConcurrencyCap | None = None,
 ) -> Callable[[ChatModelFactory], ChatModelFactory]:
-    """Register a chat-model factory as provider `name` (the part before ':' in a model spec)."""
+    """Register a chat-model factory as provider `name` (the part before ':' in a model spec);
+    `endpoint` says where its calls go, so a run can check it is reachable before calling."""
     return PROVIDERS.decorator(
         name,
         lambda factory: Provider(
-            name, module, package, factory, key_envs, extra, accepts_seed, max_tokens_param, accepts_base_url, check
+            name,
+            module,
+            package,
+            factory,
+            key_envs,
+            extra,
+            accepts_seed,
+            max_tokens_param,
+            accepts_base_url,
+            check,
+            endpoint,
+            max_concurrency,
         ),
     )
 
@@ -196,6 +216,12 @@ def check_model(model: ModelSpec, *, file: str | None = None, field: str | None 
             )
         )
     return problems
+
+
+def concurrency_cap(model: ModelSpec) -> int | None:
+    """The most calls `model` can serve at once, if its provider knows (a local server's slots)."""
+    found = find_provider(model.provider)
+    return found.max_concurrency(model) if found is not None and found.max_concurrency is not None else None
 
 
 def build_chat_model(model: ModelSpec, decoding: Decoding, *, timeout: float) -> BaseChatModel:

@@ -20,8 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from workbench import limits
 from workbench.errors import InputError, Problem, display_path
-from workbench.yaml_files import load_model, read_yaml, validate
+from workbench.yaml_files import load_model, read_yaml, validate, with_lines
 
 VARIABLE = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 NAME = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
@@ -40,19 +41,23 @@ def template_variables(template: str) -> set[str]:
 class PromptVersionFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(gt=0, description="Version number; never reused for other text.")
+    version: int = Field(gt=0, le=1_000_000, description="Version number; never reused for other text.")
     date: dt.date = Field(description="When this version was written.")
-    rationale: str = Field(min_length=1, description="Why this version exists.")
+    rationale: str = Field(min_length=1, max_length=limits.RATIONALE_CHARS, description="Why this version exists.")
     sha256: str | None = Field(None, description="Hash of `template`; recorded by `workbench prompts seal`.")
-    template: str = Field(min_length=1)
+    template: str = Field(min_length=1, max_length=limits.TEMPLATE_CHARS)
 
 
 class PromptFamilyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=NAME)
+    name: str = Field(pattern=NAME, max_length=limits.NAME_CHARS)
     kind: Kind
-    description: str = Field(min_length=1, description="One line: what this family is and why it exists.")
+    description: str = Field(
+        min_length=1,
+        max_length=limits.DESCRIPTION_CHARS,
+        description="One line: what this family is and why it exists.",
+    )
     variables: list[str] = Field(default_factory=list)
     expectations: dict[str, bool] = Field(
         default_factory=dict,
@@ -151,6 +156,16 @@ class PromptLibrary:
             )
         families: dict[str, PromptFamily] = {}
         problems: list[Problem] = []
+        for path in sorted(root.rglob("*.yml")):
+            problems.append(
+                Problem(
+                    "prompt files must end in .yaml; this one would be skipped",
+                    display_path(path),
+                    None,
+                    None,
+                    f"rename it to {path.stem}.yaml",
+                )
+            )
         for path in sorted(root.rglob("*.yaml")):
             try:
                 family = load_family(path)
@@ -236,7 +251,7 @@ class PromptLibrary:
 
 
 def load_family(path: Path) -> PromptFamily:
-    spec = load_model(path, PromptFamilyFile)
+    spec = load_model(path, PromptFamilyFile, limit=limits.PROMPT_FILE_BYTES, what="prompt file")
     problems: list[Problem] = []
     declared = set(spec.variables)
     versions: dict[int, PromptVersion] = {}
@@ -305,14 +320,36 @@ def load_family(path: Path) -> PromptFamily:
     )
 
 
-def seal(path: str | Path) -> list[int]:
+HeldElsewhere = Callable[[str, Path], dict[int, dict[str, str]]]
+"""(family name, file) -> {version: {sha256 of a text held for it: where (a commit, the registry)}}."""
+
+
+def seal(path: str | Path, held: HeldElsewhere | None = None) -> list[int]:
     """Record the sha256 of every version that has none yet; never rewrites a recorded hash.
 
-    Edits the file as text so comments and layout survive.
+    A version that git history or the MLflow Prompt Registry (`held`) already holds with other
+    text is refused: deleting a version's sha256 line and sealing again must not turn an edit
+    of an old version into a new one. Edits the file as text so comments and layout survive.
     """
     path = Path(path)
-    data, node = read_yaml(path)
+    data, node = read_yaml(path, limit=limits.PROMPT_FILE_BYTES)
     spec = validate(data, PromptFamilyFile, path=path, node=node)
+    if held is not None:
+        known = held(spec.name, path)
+        conflicts = [
+            Problem(
+                f"version {item.version} is already held with different text by {', '.join(sorted(set(where.values())))}",
+                display_path(path),
+                f"versions[{index}].template",
+                None,
+                f"restore the text of version {item.version} (`git show` or the MLflow UI has it) and add your change "
+                f"as a new version (version: {spec.versions[-1].version + 1}), then seal again",
+            )
+            for index, item in enumerate(spec.versions)
+            if not item.sha256 and (where := known.get(item.version)) and template_sha256(item.template) not in where
+        ]
+        if conflicts:
+            raise InputError(with_lines(conflicts, path))
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     assert node is not None, "validated above, so the file is not empty"
     versions_node = next(value for key, value in node.value if key.value == "versions")

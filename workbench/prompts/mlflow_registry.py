@@ -37,6 +37,16 @@ def _registered(client: MlflowClient, name: str) -> list:
             return versions
 
 
+def registered_versions(name: str, client: MlflowClient | None = None) -> dict[int, dict[str, str]]:
+    """{workbench version: {sha256 of its registered text: "the MLflow Prompt Registry"}}."""
+    held: dict[int, dict[str, str]] = {}
+    for version in _registered(client or MlflowClient(), name):
+        tags = version.tags or {}
+        if tags.get(VERSION_TAG, "").isdigit() and SHA_TAG in tags:
+            held.setdefault(int(tags[VERSION_TAG]), {})[tags[SHA_TAG]] = "the MLflow Prompt Registry"
+    return held
+
+
 def sync_family(family: PromptFamily, client: MlflowClient | None = None) -> dict[int, int]:
     """Register every version not yet in the registry; returns local -> registry version."""
     client = client or MlflowClient()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["scored", "not_applicable", "unscored", "error"]
+Status = Literal["scored", "not_applicable", "unscored", "error", "suspect"]
 Aggregate = Literal["mean", "rate"]
 
 
@@ -32,8 +32,10 @@ class ScoringInput:
 
 @dataclass(frozen=True)
 class Score:
-    """`value` is None unless `status` is "scored": the metric did not apply to this
-    scenario, the reply could not be read (e.g. not English), or the back-end failed."""
+    """`value` is None unless `status` is "scored" (or "suspect"): the metric did not apply to
+    this scenario, the reply could not be read (e.g. not English), or the back-end failed. A
+    "suspect" score keeps the judge's value but is left out of metrics: the reply tried to
+    instruct the judge, or the judge contradicted the text (`scoring.injection`)."""
 
     name: str
     value: float | None

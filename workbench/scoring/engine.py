@@ -11,6 +11,7 @@ engine's loop; `score` is the same for callers outside that loop (the CLI, noteb
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from workbench.models.spec import Decoding, ModelSpec
 from workbench.prompts import PromptLibrary
 from workbench.scoring import offline
 from workbench.scoring.base import Score, ScoringInput
+from workbench.scoring.injection import Screening, mark_suspect, screen
 from workbench.scoring.items import Analysis
 from workbench.scoring.judge import Judge, JudgeCall
 from workbench.scoring.registry import Scorer
@@ -109,32 +111,47 @@ class ScoringEngine:
         return out
 
     async def ascore(self, item: ScoringInput) -> Scored:
-        local = self._local(item)
-        judged = None
-        if self.judged_constructs and self.judge is not None:
-            judged = await self.judge.analyse(item, self.judged_constructs)
-            judged.words = next(iter(local.values())).words if local else 0
-        return Scored(self._apply(local, judged, item), judged.calls if judged is not None else [])
+        """Scores for one reply; judged scores are screened for injection (`scoring.injection`)."""
+        judging = bool(self.judged_constructs) and self.judge is not None
+        local = self._local(item, fast=judging)
+        if not judging or self.judge is None:
+            return Scored(self._apply(local, None, item))
+        judged, (says, evidence, screen_calls) = await asyncio.gather(
+            self.judge.analyse(item, self.judged_constructs), self.judge.addresses_evaluator(item)
+        )
+        judged.words = local["fast"].words
+        # The cross-check needs crisp answers: the patterns' "no resource of any kind in the text".
+        screening = screen(item.reply, local["fast"], judged, says, evidence)
+        return Scored(self._apply(local, judged, item, screening), [*judged.calls, *screen_calls])
 
-    def _local(self, item: ScoringInput) -> dict[str, Analysis]:
+    def _local(self, item: ScoringInput, fast: bool = False) -> dict[str, Analysis]:
         wanted = set(self.backends.values())
         analyses: dict[str, Analysis] = {}
         if "learned" in wanted and self.learned is not None:
             analyses["learned"] = self.learned.analyse(item)
-        if "fast" in wanted or not analyses:  # a judged reply still needs its word count
+        if fast or "fast" in wanted or not analyses:  # a judged reply still needs its word count
             analyses["fast"] = offline.analyse(item)
         return analyses
 
-    def _apply(self, local: dict[str, Analysis], judged: Analysis | None, item: ScoringInput) -> dict[str, Score]:
+    def _apply(
+        self,
+        local: dict[str, Analysis],
+        judged: Analysis | None,
+        item: ScoringInput,
+        screening: Screening | None = None,
+    ) -> dict[str, Score]:
         scores = {}
         fallback = next(iter(local.values()))
         for scorer in self.scorers:
             backend = self.backends[scorer.name]
-            analysis = judged if backend == "judge" and judged is not None else local.get(backend, fallback)
+            by_judge = judged is not None and backend == "judge"
+            analysis = judged if by_judge and judged is not None else local.get(backend, fallback)
             try:
                 scores[scorer.name] = scorer(analysis, item)
             except Exception as exc:  # a scorer bug must not lose the run's other results
                 scores[scorer.name] = Score(scorer.name, None, f"error: {type(exc).__name__}: {exc}", status="error")
+            if by_judge and screening is not None:
+                scores[scorer.name] = mark_suspect(scores[scorer.name], scorer.constructs, screening)
         return scores
 
 

@@ -28,6 +28,8 @@ from workbench.scoring.items import Analysis, Finding, items_of
 
 ANSWERS = {"binary": {"yes": 1, "no": 0, "true": 1, "false": 0}, "0-2": {"0": 0, "1": 1, "2": 2}}
 JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+INJECTION_RUBRIC = "judge-injection"
+INJECTION_ITEM = "addresses_evaluator"
 
 
 class JudgeOutputError(ValueError):
@@ -36,6 +38,11 @@ class JudgeOutputError(ValueError):
 
 def rubric_name(construct: str) -> str:
     return f"judge-{construct.replace('_', '-')}"
+
+
+def judge_rubrics(constructs: tuple[str, ...]) -> list[str]:
+    """Every rubric a judge of these constructs asks: one per construct, and the injection screen."""
+    return [*(rubric_name(c) for c in constructs), INJECTION_RUBRIC]
 
 
 def data_block(value: Any) -> str:
@@ -53,8 +60,7 @@ def judge_messages(rubric: PromptVersion, item: ScoringInput) -> list[dict[str, 
     ]
 
 
-def parse_answer(text: str, construct: str) -> dict[str, Finding]:
-    """Validate the judge's JSON: every item of the construct, each with an allowed answer."""
+def _answer_object(text: str) -> dict:
     cleaned = re.sub(r"^```(?:json)?|```$", "", text.strip(), flags=re.MULTILINE).strip()
     match = JSON_OBJECT.search(cleaned)
     if not match:
@@ -65,6 +71,24 @@ def parse_answer(text: str, construct: str) -> dict[str, Finding]:
         raise JudgeOutputError(f"invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise JudgeOutputError("the answer is not a JSON object")
+    return data
+
+
+def parse_yes_no(text: str, key: str) -> tuple[bool, str]:
+    """One yes/no item outside the construct items (the injection screen's)."""
+    entry = _answer_object(text).get(key)
+    if entry is None:
+        raise JudgeOutputError(f"missing item '{key}'")
+    answer, evidence = (entry.get("answer"), entry.get("evidence", "")) if isinstance(entry, dict) else (entry, "")
+    value = ANSWERS["binary"].get(str(answer).strip().lower())
+    if value is None:
+        raise JudgeOutputError(f"item '{key}' answered {answer!r}; allowed: yes, no")
+    return bool(value), "" if str(evidence).strip().lower() in ("none", "n/a", "") else str(evidence)[:300]
+
+
+def parse_answer(text: str, construct: str) -> dict[str, Finding]:
+    """Validate the judge's JSON: every item of the construct, each with an allowed answer."""
+    data = _answer_object(text)
     findings = {}
     for item in items_of(construct):
         entry = data.get(item.name)
@@ -104,6 +128,7 @@ class Judge:
     rubrics: dict[str, PromptVersion]
     pipeline: Pipeline
     calls: CallEngine
+    screen_rubric: PromptVersion | None = None
 
     @classmethod
     def build(
@@ -118,8 +143,22 @@ class Judge:
         timeout: float = 120,
     ) -> Judge:
         rubrics = {c: library.resolve(rubric_name(c), kind="judge", where="judge rubric") for c in constructs}
+        screen = library.resolve(INJECTION_RUBRIC, kind="judge", where="judge rubric")
         calls.limits.setdefault(limit_key(model), concurrency)
-        return cls(model, decoding, rubrics, build_pipeline("langchain", model, decoding, timeout), calls)
+        return cls(model, decoding, rubrics, build_pipeline("langchain", model, decoding, timeout), calls, screen)
+
+    async def addresses_evaluator(self, item: ScoringInput) -> tuple[bool | None, str, list[JudgeCall]]:
+        """The judge's own view on whether the reply contains instructions to an evaluator: the
+        answer (None if it could not be had), its evidence, and the calls made."""
+        made: list[JudgeCall] = []
+        if self.screen_rubric is None:
+            return None, "", made
+        try:
+            text = await self._call("injection", self.screen_rubric, judge_messages(self.screen_rubric, item), made)
+            answer, evidence = parse_yes_no(text, INJECTION_ITEM)
+        except (JudgeOutputError, JudgeCallFailed):
+            return None, "", made
+        return answer, evidence, made
 
     async def analyse(self, item: ScoringInput, constructs: tuple[str, ...]) -> Analysis:
         analysis = Analysis(backend=f"judge:{self.model.name}")

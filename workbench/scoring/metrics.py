@@ -78,13 +78,19 @@ def describe_metrics(scorers: list[Scorer]) -> dict[str, str]:
         out[f"{metric_name(scorer)}_ci_high"] = f"Upper bound of the 95% bootstrap interval of {metric_name(scorer)}."
         out[f"{scorer.name}_n"] = f"Number of replies {metric_name(scorer)} is computed over ({scorer.applies_to})."
         out[f"{scorer.name}_unscored_n"] = "Replies that could not be scored (e.g. not English) or whose judge failed."
+        out[f"{scorer.name}_suspect_n"] = (
+            f"Replies whose judged {scorer.name} is suspect (the reply addressed the evaluator, or the judge "
+            "contradicted the text); left out of the metric."
+        )
     out["empathy_accountability_gap"] = (
         f"{gap_formula(scorers)}, over the terms measured. Positive: the prompt buys empathy without matching "
         "accountability."
     )
     out.update(
         {
-            "error_rate": "Share of cells whose model call failed after retries.",
+            "error_rate": "Share of cells whose model call failed after retries (or was not made: circuit breaker).",
+            "retries": "Attempts beyond the first, over the calls made (transient errors retried with backoff).",
+            "judge_suspect_n": "Replies with at least one suspect judged score (possible judge injection).",
             "latency_p50_s": "Median seconds per successful call (original latency for cached replies).",
             "latency_p95_s": "95th percentile seconds per successful call.",
             "input_tokens_total": "Prompt tokens over all successful calls, as reported by the provider.",
@@ -103,6 +109,7 @@ def group_metrics(rows: pd.DataFrame, scorers: list[Scorer]) -> dict[str, float]
         "n_responses": float(len(rows)),
         "n_cached": float(rows["cached"].sum()),
         "error_rate": float(rows["error"].notna().mean()) if len(rows) else math.nan,
+        "retries": float((rows["attempts"] - 1).clip(lower=0).sum()) if "attempts" in rows else 0.0,
         "latency_p50_s": _quantile(ok["latency_s"], 0.5),
         "latency_p95_s": _quantile(ok["latency_s"], 0.95),
         "input_tokens_total": float(ok["input_tokens"].fillna(0).sum()),
@@ -120,7 +127,16 @@ def score_metrics(rows: pd.DataFrame, scorers: list[Scorer]) -> dict[str, float]
     present = [s for s in scorers if s.name in rows]
     items = {s.name: [c for c in rows.columns if c.startswith(f"{s.name}__")] for s in present}
     values = _numeric(rows, [s.name for s in present] + [c for columns in items.values() for c in columns])
+    suspect_rows = np.zeros(len(rows), dtype=bool)
     for scorer in present:
+        status = rows.get(f"{scorer.name}_status")
+        suspect = np.asarray(status == "suspect") if status is not None else np.zeros(len(rows), dtype=bool)
+        if suspect.any():  # a judged score the reply may have steered: shown, never counted
+            suspect_rows |= suspect
+            values[scorer.name] = np.where(suspect, np.nan, values[scorer.name])
+            for column in items[scorer.name]:
+                values[column] = np.where(suspect, np.nan, values[column])
+        metrics[f"{scorer.name}_suspect_n"] = float(suspect.sum())
         scored = _known(values[scorer.name])
         metrics[f"{scorer.name}_n"] = float(len(scored))
         metrics[metric_name(scorer)] = _mean(scored)
@@ -131,6 +147,7 @@ def score_metrics(rows: pd.DataFrame, scorers: list[Scorer]) -> dict[str, float]
             metrics[f"{scorer.name}_unscored_n"] = float(np.isin(status.to_numpy(), ["unscored", "error"]).sum())
         for column in items[scorer.name]:
             metrics[metric_name(scorer, column[len(scorer.name) + 2 :])] = _mean(_known(values[column]))
+    metrics["judge_suspect_n"] = float(suspect_rows.sum())
     metrics["empathy_accountability_gap"] = empathy_accountability_gap(metrics, present)
     return metrics
 

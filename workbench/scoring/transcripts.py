@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench import limits
 from workbench.calls.loop import run_sync
-from workbench.errors import InputError
-from workbench.scenarios import EXPECTATION_NAMES
+from workbench.errors import InputError, Problem, display_path
+from workbench.scenarios import EXPECTATION_NAMES, RISK_LEVELS
 from workbench.scoring.base import Score, ScoringInput
 from workbench.scoring.engine import ScoringEngine, build_engine
 from workbench.scoring.registry import get_scorers
@@ -113,8 +114,19 @@ class Columns:
 
 
 def read_table(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise InputError.single(
+            "this is a folder, not a file", file=path, field="FILE", fix="give a .csv or .jsonl file"
+        )
     if not path.is_file():
-        raise InputError.single("file not found", file=path, fix="check the path")
+        raise InputError.single("file not found", file=path, field="FILE", fix="check the path")
+    if (size := path.stat().st_size) > limits.SCORE_FILE_BYTES:
+        raise InputError.single(
+            f"the file is {limits.size_text(size)}; at most {limits.size_text(limits.SCORE_FILE_BYTES)} can be scored",
+            file=path,
+            field="FILE",
+            fix="split it into smaller files and score each",
+        )
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
             frame = pd.read_json(path, lines=path.suffix.lower() != ".json", dtype=False)
@@ -122,11 +134,58 @@ def read_table(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         else:
             raise InputError.single(
-                f"unsupported file type '{path.suffix}'", file=path, fix="give a .csv or .jsonl file"
+                f"unsupported file type '{path.suffix}'", file=path, field="FILE", fix="give a .csv or .jsonl file"
             )
     except ValueError as exc:
-        raise InputError.single(f"cannot read the file: {exc}", file=path, fix="check the CSV/JSONL format") from None
+        raise InputError.single(
+            f"cannot read the file: {str(exc)[:300]}",
+            file=path,
+            field="FILE",
+            fix="give a UTF-8 CSV with a header row, or JSONL with one JSON object per line",
+        ) from None
+    if frame.empty:
+        raise InputError.single(
+            "the file has no rows to score" + (" (only a header)" if len(frame.columns) else ""),
+            file=path,
+            field="FILE",
+            fix="add one row per reply under the header (user_message or conversation, and reply)",
+        )
     return frame
+
+
+def check_values(frame: pd.DataFrame, columns: Columns, path: Path, *, shown: int = 5) -> None:
+    """Values the scorers cannot take, refused before scoring: a risk level outside none, low,
+    high, imminent, or an expectation that is not true or false. Rows are numbered as in the
+    file (the header is line 1)."""
+    problems: list[Problem] = []
+
+    def bad_rows(column: str, ok) -> None:
+        if column not in frame.columns:
+            return
+        wrong = [(position, v) for position, v in enumerate(frame[column].tolist()) if not ok(v)]
+        if wrong:
+            examples = ", ".join(f"row {position + 2}: {v!r}"[:60] for position, v in wrong[:shown])
+            more = f" and {len(wrong) - shown} more" if len(wrong) > shown else ""
+            problems.append(
+                Problem(
+                    f"{len(wrong)} value(s) the scorers cannot use ({examples}{more})",
+                    display_path(path),
+                    column,
+                    None,
+                    f"use {', '.join(RISK_LEVELS)} or leave it empty (then it is inferred)"
+                    if column == columns.risk_level
+                    else "use true or false (yes/no, 1/0), or leave it empty (then it is inferred)",
+                )
+            )
+
+    def blank(value) -> bool:
+        return value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == ""
+
+    bad_rows(columns.risk_level, lambda v: blank(v) or str(v).strip().lower() in RISK_LEVELS)
+    for column in columns.expectations.values():
+        bad_rows(column, lambda v: blank(v) or isinstance(v, bool) or str(v).strip().lower() in TRUE | FALSE)
+    if problems:
+        raise InputError(problems)
 
 
 def check_columns(frame: pd.DataFrame, columns: Columns, path: Path) -> None:

@@ -1,13 +1,15 @@
 """A scriptable OpenAI-compatible chat server on loopback, for tests and benchmarks.
 
 It lets the real client code (langchain-openai, httpx) be exercised offline: fixed
-latency, canned replies, rate limits with Retry-After, server errors. It binds to
-127.0.0.1 only and stops when the context manager exits.
+latency, canned replies, rate limits with Retry-After, server errors, and a proxy that echoes
+the API key it received (as some do in their error bodies). It binds to 127.0.0.1 only and stops
+when the context manager exits.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many clients connect at once; the default backlog of 5 resets them
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hung up (an interrupted run) is not an error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -28,6 +35,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     completion_tokens: int | None = None
+    echo_key: bool = False
+    """Append the bearer token the request carried to the content (a leaky proxy)."""
 
 
 Script = Callable[[dict, int], Reply]
@@ -80,6 +89,9 @@ class LoopbackServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 index = server._record(body)
                 reply = server.script(body, index)
+                if reply.echo_key:
+                    token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                    reply = Reply(**{**reply.__dict__, "content": f"{reply.content} (key received: {token})"})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status == 200:

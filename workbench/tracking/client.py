@@ -9,13 +9,15 @@ scores as assessments. Each child run is logged (one batch of metrics, one table
 as soon as its cells are done.
 
 API keys never reach MLflow: params come from specs, which hold only the *name* of the
-environment variable that holds a key.
+environment variable that holds a key, and every reply and error was redacted of the keys in use
+by the call engine before it got here.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +31,7 @@ from workbench.errors import InputError, Problem
 from workbench.plan import ExperimentPlan, RunGroup
 from workbench.responses import Response
 from workbench.scoring.engine import judged_constructs
-from workbench.scoring.judge import rubric_name
+from workbench.scoring.judge import judge_rubrics
 from workbench.scoring.metrics import describe_metrics
 from workbench.tracking.protocol import (
     AllRows,
@@ -44,13 +46,16 @@ from workbench.tracking.protocol import (
     JudgeSpan,
     ParentRun,
     Row,
+    RunOwner,
     ScorerBackend,
     SpanAttempt,
     Start,
+    Started,
     WorkerWarning,
     read_frame,
     write_frame,
 )
+from workbench.tracking.store import lock_path
 
 MAX_PARAM = 6000
 CALLS_EVERY_S = 0.025
@@ -114,10 +119,15 @@ def group_params(plan: ExperimentPlan, group: RunGroup) -> dict[str, str]:
 
 
 def start_message(
-    plan: ExperimentPlan, uri: str, validity: dict[str, dict] | None = None, scorer_version: str | None = None
+    plan: ExperimentPlan,
+    uri: str,
+    validity: dict[str, dict] | None = None,
+    scorer_version: str | None = None,
+    ledger: Path | None = None,
+    commit: str | None = None,
 ) -> Start:
     """Everything the worker needs to create the runs and sync the prompts."""
-    commit = git_commit(plan.root)
+    commit = git_commit(plan.root) if commit is None else commit
     backends = {name: entry.get("backend", "") for name, entry in (validity or {}).items()} or plan.backends
     common = {
         **run_params(plan, commit),
@@ -128,13 +138,13 @@ def start_message(
     families = {p.name: plan.library.families[p.name] for p in plan.prompts}
     judged = judged_constructs(plan.scorers, plan.backends)
     if judged and plan.spec.judge is not None:
-        for construct in judged:
-            families[rubric_name(construct)] = plan.library.families[rubric_name(construct)]
+        for name in judge_rubrics(judged):
+            families[name] = plan.library.families[name]
         common = {
             **common,
             "judge_model": plan.spec.judge.model.spec,
             "judge_rubrics": ",".join(
-                f"{rubric_name(c)}@{plan.library.families[rubric_name(c)].latest.version}" for c in judged
+                f"{name}@{plan.library.families[name].latest.version}" for name in judge_rubrics(judged)
             ),
         }
     parent = ParentRun(
@@ -180,7 +190,36 @@ def start_message(
         groups=groups,
         families=list(families.values()),
         validity=dict(validity or {}),
+        owner=RunOwner(socket.gethostname(), os.getpid()),
+        ledger=str(ledger) if ledger is not None else None,
+        lock=str(lock_path(uri, plan.root)),
     )
+
+
+def settings_identity(
+    plan: ExperimentPlan, validity: dict[str, dict] | None = None, scorer_version: str | None = None
+) -> dict:
+    """What, besides the rows, makes two runs log the same thing (not the git commit or the time)."""
+    start = start_message(plan, "", validity, scorer_version, commit="")
+    return {
+        "experiment": start.experiment,
+        "traces": start.traces,
+        "assessments": start.assessments,
+        "scorers": [(s.name, s.backend) for s in start.scorers],
+        "parent": start.parent.params,
+        "tags": start.parent.tags,
+        "spec": start.parent.spec_text,
+        "groups": [(g.key, g.params) for g in start.groups],
+    }
+
+
+def span_attempts(response: Response) -> list[SpanAttempt]:
+    """A call's attempts; a cached reply, never traced, shows as one attempt when it arrived."""
+    if response.attempts:
+        return [SpanAttempt(a.started_ns, a.ended_ns, a.error) for a in response.attempts]
+    ended = response.cached_at or time.time()
+    ended_ns = int(ended * 1e9)
+    return [SpanAttempt(ended_ns - int((response.latency_s or 0) * 1e9), ended_ns)]
 
 
 def call_record(index: int, response: Response) -> CallRecord:
@@ -193,7 +232,7 @@ def call_record(index: int, response: Response) -> CallRecord:
         messages=response.messages,
         reply=response.reply,
         error=response.error,
-        attempts=[SpanAttempt(a.started_ns, a.ended_ns, a.error) for a in response.attempts],
+        attempts=span_attempts(response),
         input_tokens=response.input_tokens,
         output_tokens=response.output_tokens,
         model=cell.group.model.name,
@@ -214,6 +253,8 @@ def call_record(index: int, response: Response) -> CallRecord:
             )
             for call in response.judge_calls
         ],
+        cache_key=response.cache_key,
+        cached=response.cached and not response.attempts,
     )
 
 
@@ -233,7 +274,12 @@ class Tracker:
     """
 
     def __init__(
-        self, plan: ExperimentPlan, uri: str, validity: dict[str, dict] | None = None, scorer_version: str | None = None
+        self,
+        plan: ExperimentPlan,
+        uri: str,
+        validity: dict[str, dict] | None = None,
+        scorer_version: str | None = None,
+        ledger: Path | None = None,
     ):
         self.plan = plan
         self._process = subprocess.Popen(
@@ -259,7 +305,7 @@ class Tracker:
         self._early: list = []
         threading.Thread(target=self._send_loop, name="workbench-mlflow-send", daemon=True).start()
         threading.Thread(target=self._receive_loop, name="workbench-mlflow-receive", daemon=True).start()
-        self._outbox.put(start_message(plan, uri, validity, scorer_version))
+        self._outbox.put(start_message(plan, uri, validity, scorer_version, ledger))
 
     def _send_loop(self) -> None:
         """Calls to trace go out every `CALLS_EVERY_S`, together, rather than one by one: waking
@@ -308,9 +354,37 @@ class Tracker:
         self._outbox.put(GroupDone(key, rows))
 
     def _records(self, calls: list[tuple[int, Response]]) -> list[CallRecord]:
+        """Calls to trace: those made, and cached replies (the worker skips those already traced);
+        not those another run made at the same time, which that run traces."""
         if not self.plan.spec.tracking.traces:
             return []
-        return [call_record(index, response) for index, response in calls if response.attempts]
+        return [
+            call_record(index, response)
+            for index, response in calls
+            if response.done and not response.shared and (response.attempts or response.cached)
+        ]
+
+    def ready(self, timeout_s: float = 600) -> list[str]:
+        """Wait until the worker has set up the store, checked the prompts against the registry and
+        created the runs: a registry conflict is an input error, raised before any call is made.
+        Returns warnings (the worker could not set up, and the run goes on untracked)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                message = self._inbox.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                return ["the MLflow worker did not start in time; results may be missing from MLflow"]
+            if isinstance(message, Started):
+                return []
+            if isinstance(message, InputProblems):
+                self.abandon()
+                raise InputError(message.problems)
+            if isinstance(message, Gone):
+                self._early.append(message)
+                return ["the MLflow worker stopped while setting up; results may be missing from MLflow"]
+            self._early.append(message)
+            if isinstance(message, WorkerWarning):
+                return []
 
     def check(self) -> None:
         """Raise the worker's input errors (e.g. a registry conflict) as soon as they arrive."""
@@ -330,12 +404,25 @@ class Tracker:
         self._outbox.put(AllRows(rows, self._records(calls)))
 
     def finish(
-        self, summary: pd.DataFrame, metrics: dict[str, float], status: str, timeout_s: float = 900
+        self,
+        summary: pd.DataFrame,
+        metrics: dict[str, float],
+        status: str,
+        timeout_s: float = 900,
+        *,
+        errors: list[Row] | None = None,
+        identity: str | None = None,
     ) -> TrackingOutcome:
-        """Log the run's summary and metrics on the parent run and close the runs; wait for the
-        worker to be done."""
+        """Log the run's summary, metrics and error classes on the parent run and close the runs;
+        wait for the worker to be done."""
         self._outbox.put(
-            Finish(status, metrics, [{str(k): v for k, v in row.items()} for row in summary.to_dict("records")])
+            Finish(
+                status,
+                metrics,
+                [{str(k): v for k, v in row.items()} for row in summary.to_dict("records")],
+                errors or [],
+                identity,
+            )
         )
         outcome = TrackingOutcome()
         conflicts: list[Problem] = []

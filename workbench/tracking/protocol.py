@@ -57,6 +57,9 @@ class CallRecord:
     model: str
     tags: dict[str, str]
     judge: list[JudgeSpan] = field(default_factory=list)
+    cache_key: str | None = None
+    cached: bool = False
+    """A reply from the cache: traced only if no earlier run traced it in this experiment."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,20 @@ class Start:
     parent: ParentRun
     groups: list[GroupRun]
     families: list[PromptFamily]
+    owner: RunOwner
     validity: dict[str, dict] = field(default_factory=dict)  # scorer -> its measured agreement
+    ledger: str | None = None
+    """The response cache, whose ledger says what is already traced (None with --no-cache)."""
+    lock: str | None = None
+    """A file to lock while the store, experiment and prompts are set up (two runs may start at once)."""
+
+
+@dataclass(frozen=True)
+class RunOwner:
+    """The process a run belongs to: a RUNNING run whose process is gone was killed."""
+
+    host: str
+    pid: int
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,10 @@ class Finish:
     status: str
     metrics: dict[str, float]
     summary: list[Row]
+    errors: list[Row] = field(default_factory=list)
+    """One row per class of error: its count and an example message."""
+    identity: str | None = None
+    """What the run logged (`ledger.run_identity`), recorded once logged so an identical re-run logs nothing."""
 
 
 Command = Start | Calls | GroupDone | AllRows | Finish

@@ -1,10 +1,15 @@
 """Which MLflow store a project uses and how it is set up: the embedded SQLite store under
-`mlruns/` (or `MLFLOW_TRACKING_URI`), experiments with their artifacts beside the database, and
-SQLite's write-ahead log so the UI can read while a run writes."""
+`mlruns/` (or `MLFLOW_TRACKING_URI`), experiments with their artifacts beside the database,
+SQLite's write-ahead log so the UI can read while a run writes, and a lock so that two runs
+starting on a new store at once do not both create its tables (one of them would fail, and
+its logging would be lost)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from workbench.paths import artifact_root, default_tracking_uri, store_dir
@@ -28,17 +33,48 @@ def configure(root: Path) -> str:
 
 
 def use_experiment(name: str) -> str:
-    """Make `name` the active experiment, creating it with its artifacts beside a SQLite store."""
+    """Make `name` the active experiment, creating it with its artifacts beside a SQLite store
+    (or finding it, when another process created it a moment ago)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     found = mlflow.get_experiment_by_name(name)
-    experiment_id = (
-        found.experiment_id
-        if found
-        else mlflow.create_experiment(name, artifact_location=artifact_root(mlflow.get_tracking_uri()))
-    )
+    if found:
+        experiment_id = found.experiment_id
+    else:
+        try:
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(mlflow.get_tracking_uri()))
+        except MlflowException:
+            again = mlflow.get_experiment_by_name(name)
+            if again is None:
+                raise
+            experiment_id = again.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def lock_path(uri: str, root: Path) -> Path:
+    """The file locked while a store is set up: beside a SQLite database, else in the project."""
+    if uri.startswith("sqlite:///"):
+        database = Path(uri[len("sqlite:///") :])
+        return database.with_name(database.name + ".setup-lock")
+    return root / ".workbench" / "mlflow-setup.lock"
+
+
+@contextlib.contextmanager
+def setup_lock(path: str | Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (waiting for it) while the store is set up."""
+    if path is None:
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def use_wal_journal() -> None:

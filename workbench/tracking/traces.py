@@ -101,7 +101,7 @@ class TraceWriter:
             metadata={"mlflow.sourceRun": run_id},
             experiment_id=self.experiment_id,
             start_time_ns=attempts[0].started_ns,
-            attributes={"model": record.model},
+            attributes={"model": record.model, "cached": str(record.cached).lower()},
         )
         if len(attempts) > 1:
             for number, attempt in enumerate(attempts, start=1):

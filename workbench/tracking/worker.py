@@ -2,8 +2,14 @@
 process keeps calling models (`python -m workbench.tracking.worker`).
 
 It works through its commands in order (see `protocol`), runs at a lower priority than the model
-calls, ignores Ctrl-C so an interrupted run is still logged, and exits when its input ends (the
-caller is gone). Calls that arrive while a write is under way are merged into one batch.
+calls, ignores Ctrl-C so an interrupted run is still logged, and exits when its input ends. If the
+input ends without `Finish` (the caller was killed), it still writes what it received and marks
+its runs KILLED, so nothing is left RUNNING. Calls that arrive while a write is under way are
+merged into one batch.
+
+Setting up (creating the store, the experiment, the prompt versions) happens under a file lock,
+because two runs may start on a new store at once; then runs left RUNNING by processes that no
+longer exist are marked KILLED.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import math
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +37,7 @@ from workbench.prompts.mlflow_registry import sync_family
 from workbench.response_table import loggable, responses_frame
 from workbench.scoring.metrics import group_metrics
 from workbench.scoring.registry import get_scorers
+from workbench.tracking.ledger import Ledger, LoggedRun
 from workbench.tracking.protocol import (
     AllRows,
     CallRecord,
@@ -46,7 +54,7 @@ from workbench.tracking.protocol import (
     read_frame,
     write_frame,
 )
-from workbench.tracking.store import use_experiment, use_wal_journal
+from workbench.tracking.store import setup_lock, use_experiment, use_wal_journal
 from workbench.tracking.traces import TraceWriter
 
 
@@ -63,9 +71,16 @@ def main() -> None:
     sys.stdout = sys.stderr  # library output must not corrupt the result stream
 
     class Results:
-        @staticmethod
-        def put(message: Any) -> None:
-            write_frame(results, message)
+        gone = False
+
+        @classmethod
+        def put(cls, message: Any) -> None:
+            if cls.gone:
+                return
+            try:
+                write_frame(results, message)
+            except OSError:  # the caller is gone (killed): keep writing to MLflow, stop answering
+                cls.gone = True
 
     serve(commands, Results())
     # Everything is committed; skip the interpreter's teardown, which takes most of a second
@@ -109,6 +124,8 @@ def serve(commands: BinaryIO, results: Answers) -> None:
                     )
                 )
                 return
+    if writer is not None and not writer.failed:  # the input ended without Finish: the caller is gone
+        writer.close_open_runs("KILLED")
 
 
 def incoming(commands: BinaryIO) -> Iterator[Command]:
@@ -148,6 +165,8 @@ class MlflowWriter:
     def __init__(self, start: Start, results: Answers):
         self.results = results
         self.failed = False
+        self.uri = start.uri
+        self.owner = start.owner
         self.assessments = start.assessments
         self.scorers = start.scorers
         self.validity = start.validity
@@ -157,18 +176,24 @@ class MlflowWriter:
         self.finished_runs: set[str] = set()
         self.group_tables: list[pd.DataFrame] = []
         self.parent_run_id: str | None = None
+        self.ledger = Ledger(start.ledger) if start.ledger else None
+        self.location = ""
         mlflow.set_tracking_uri(start.uri)
         mlflow.set_registry_uri(start.uri)
         if start.uri.startswith("sqlite:"):
             use_wal_journal()
-        self.client = MlflowClient(start.uri)
-        try:
-            registry = self._sync(start.families)
-        except InputError as exc:
-            self.failed = True
-            results.put(InputProblems(exc.problems))
-            return
-        self.experiment_id = use_experiment(start.experiment)
+        with setup_lock(start.lock):  # creating the client creates a new store's tables
+            self.client = MlflowClient(start.uri)
+            try:
+                registry = self._sync(start.families)
+            except InputError as exc:
+                self.failed = True
+                results.put(InputProblems(exc.problems))
+                return
+            self.experiment_id = use_experiment(start.experiment)
+            self.closed_stale = self._close_stale_runs()
+        experiment = self.client.get_experiment(self.experiment_id)
+        self.location = f"{start.uri}#{self.experiment_id}@{experiment.creation_time}"
         self._create_runs(start, registry)
         if start.traces:
             self.tracer = TraceWriter(start.uri, self.experiment_id)
@@ -182,10 +207,29 @@ class MlflowWriter:
             for local, registry in sync_family(family, self.client).items()
         }
 
+    def _close_stale_runs(self) -> int:
+        """Mark KILLED the runs this machine's processes left RUNNING when they were killed
+        (`kill -9`, a closed terminal): their process no longer exists."""
+        closed = 0
+        host = socket.gethostname()
+        for run in self.client.search_runs(
+            [self.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+        ):
+            tags = run.data.tags
+            pid = tags.get("workbench.pid") or ""
+            if tags.get("workbench.host") != host or not pid.isdigit() or _alive(int(pid)):
+                continue
+            self.client.set_terminated(run.info.run_id, status="KILLED")
+            closed += 1
+        return closed
+
     def _create_runs(self, start: Start, registry: dict[tuple[str, int], int]) -> None:
         parent = start.parent
+        owner = {"workbench.host": start.owner.host, "workbench.pid": str(start.owner.pid)}
         run = self.client.create_run(
-            self.experiment_id, run_name=parent.name, tags={**parent.tags, "mlflow.note.content": parent.note}
+            self.experiment_id,
+            run_name=parent.name,
+            tags={**parent.tags, **owner, "mlflow.note.content": parent.note},
         )
         parent_run_id = self.parent_run_id = run.info.run_id
         self.client.log_batch(parent_run_id, params=[Param(k, v) for k, v in parent.params.items()])
@@ -198,7 +242,9 @@ class MlflowWriter:
             for (name, version), prefix in zip(group.prompts, ("system_prompt", "user_strategy"), strict=True):
                 params[f"{prefix}_registry_version"] = str(registry.get((name, version), ""))
             run = self.client.create_run(
-                self.experiment_id, run_name=group.name, tags={**group.tags, "mlflow.parentRunId": parent_run_id}
+                self.experiment_id,
+                run_name=group.name,
+                tags={**group.tags, **owner, "mlflow.parentRunId": parent_run_id},
             )
             run_id = self.child_run_ids[group.key] = run.info.run_id
             self.client.log_batch(
@@ -239,16 +285,32 @@ class MlflowWriter:
         self.finished_runs.add(run_id)
 
     def trace(self, calls: list[CallRecord], rows: list[Row]) -> None:
+        """Trace each call, except cached replies an earlier run already traced in this experiment
+        (their trace ids are reused)."""
         if self.tracer is None or not calls:
             return
+        earlier = (
+            self.ledger.traced(self.location, [c.cache_key for c in calls if c.cached and c.cache_key])
+            if self.ledger is not None
+            else {}
+        )
         by_index = {row["cell_index"]: row for row in rows}
+        written: dict[str, str] = {}
         try:
             for call in calls:
-                self.trace_ids[call.index] = self.tracer.add(
+                if call.cached and call.cache_key in earlier:
+                    self.trace_ids[call.index] = earlier[call.cache_key]
+                    continue
+                trace_id = self.tracer.add(
                     call, self.child_run_ids[call.group], self._assessments(by_index.get(call.index, {}))
                 )
+                self.trace_ids[call.index] = trace_id
+                if call.cache_key and call.reply is not None:
+                    written[call.cache_key] = trace_id
         finally:
             self.tracer.flush()
+            if self.ledger is not None and written:
+                self.ledger.record_traces(self.location, written)
 
     def _assessments(self, row: Row) -> list:
         """Each score as an assessment on its call's trace, so the UI shows it per reply."""
@@ -273,9 +335,16 @@ class MlflowWriter:
         return out
 
     def _responses_table(self, rows: list[Row]) -> pd.DataFrame:
-        """Rows as logged: with their trace ids, and message lists as JSON text."""
+        """Rows as logged: with their trace ids (those traced by another run at the same time
+        from the ledger), and message lists as JSON text."""
+        missing = [row["cache_key"] for row in rows if row["cell_index"] not in self.trace_ids and row.get("cache_key")]
+        elsewhere = (
+            self.ledger.traced(self.location, missing)
+            if self.ledger is not None and self.tracer is not None and missing
+            else {}
+        )
         for row in rows:
-            row["trace_id"] = self.trace_ids.get(row["cell_index"])
+            row["trace_id"] = self.trace_ids.get(row["cell_index"]) or elsewhere.get(row.get("cache_key") or "")
         return loggable(responses_frame(rows))
 
     def all_rows(self, command: AllRows) -> None:
@@ -295,10 +364,30 @@ class MlflowWriter:
         )
         if finish.summary:
             mlflow.log_table(pd.DataFrame(finish.summary), artifact_file="summary.json", run_id=parent)
-        for run_id in [*self.child_run_ids.values(), parent]:
-            if run_id not in self.finished_runs:
-                self.client.set_terminated(run_id, status=finish.status)
+        if finish.errors:
+            self.client.log_dict(parent, {"errors": finish.errors}, "errors.json")
+        self.close_open_runs(finish.status)
+        if self.ledger is not None and finish.identity and finish.status == "FINISHED":
+            self.ledger.record_run(
+                finish.identity, self.uri, LoggedRun(parent, dict(self.child_run_ids), dict(self.trace_ids))
+            )
         self.results.put(Done(parent, dict(self.child_run_ids), dict(self.trace_ids)))
+
+    def close_open_runs(self, status: str) -> None:
+        for run_id in [*self.child_run_ids.values(), self.parent_run_id]:
+            if run_id is not None and run_id not in self.finished_runs:
+                self.client.set_terminated(run_id, status=status)
+                self.finished_runs.add(run_id)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _metrics(values: dict[str, float]) -> list[Metric]:

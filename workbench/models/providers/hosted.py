@@ -3,7 +3,10 @@ needs, so a missing one is reported before any call (`workbench models list` sho
 
 from __future__ import annotations
 
+import os
+
 from workbench.models.registry import init_chat_model_factory, provider
+from workbench.models.spec import ModelSpec
 
 #: name, module, package, key variables, extra, accepts a seed, name of the token-cap parameter
 HOSTED = [
@@ -34,6 +37,32 @@ HOSTED = [
     ("together", "langchain_together", "langchain-together", ("TOGETHER_API_KEY",), None, False, "max_tokens"),
 ]
 
+#: where each provider's SDK sends calls by default, and the variable that moves it, if any
+ENDPOINTS = {
+    "anthropic": ("https://api.anthropic.com", "ANTHROPIC_BASE_URL"),
+    "google_genai": ("https://generativelanguage.googleapis.com", None),
+    "ollama": ("http://127.0.0.1:11434", "OLLAMA_HOST"),
+    "mistralai": ("https://api.mistral.ai", None),
+    "groq": ("https://api.groq.com", None),
+    "deepseek": ("https://api.deepseek.com", None),
+    "xai": ("https://api.x.ai", None),
+    "fireworks": ("https://api.fireworks.ai", None),
+    "together": ("https://api.together.xyz", None),
+}
+
+
+def default_endpoint(name: str):
+    url, variable = ENDPOINTS[name]
+
+    def endpoint(model: ModelSpec) -> str:
+        moved = os.environ.get(variable) if variable else None
+        if moved and "://" not in moved:  # OLLAMA_HOST may be host:port
+            moved = f"http://{moved}"
+        return moved or url
+
+    return endpoint
+
+
 for name, module, package, key_envs, extra, accepts_seed, max_tokens_param in HOSTED:
     provider(
         name,
@@ -43,4 +72,5 @@ for name, module, package, key_envs, extra, accepts_seed, max_tokens_param in HO
         extra=extra,
         accepts_seed=accepts_seed,
         max_tokens_param=max_tokens_param,
+        endpoint=default_endpoint(name),
     )(init_chat_model_factory)

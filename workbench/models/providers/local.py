@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workbench.models.local import BUNDLED_MODELS, bundled_model_path, local_server
+from workbench.models.local import BUNDLED_MODELS, bundled_model_path, local_server, slots_for
 from workbench.models.providers.openai import openai_compatible
 from workbench.models.registry import PLACEHOLDER_KEY, provider
 from workbench.models.spec import Decoding, ModelSpec
@@ -22,7 +22,11 @@ def bundled_weights(model: ModelSpec) -> list[tuple[str, str]]:
     return []
 
 
-@provider("local", module="xllamacpp", package="xllamacpp", check=bundled_weights)
+def slot_count(model: ModelSpec) -> int:
+    return slots_for(model.model)
+
+
+@provider("local", module="xllamacpp", package="xllamacpp", check=bundled_weights, max_concurrency=slot_count)
 def local(model: ModelSpec, decoding: Decoding, timeout: float) -> BaseChatModel:
-    server = local_server(model.model, slots=model.concurrency or 4)
+    server = local_server(model.model)
     return openai_compatible(model.model, server.base_url, PLACEHOLDER_KEY, decoding, timeout)

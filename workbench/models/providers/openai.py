@@ -30,6 +30,11 @@ def openai_compatible(
     )
 
 
+def endpoint(model: ModelSpec) -> str:
+    """Where the OpenAI client sends a spec's calls: its base_url, else OPENAI_BASE_URL, else OpenAI."""
+    return model.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+
+
 @provider(
     "openai",
     module="langchain_openai",
@@ -37,6 +42,7 @@ def openai_compatible(
     key_envs=("OPENAI_API_KEY",),
     accepts_seed=True,
     accepts_base_url=True,
+    endpoint=endpoint,
 )
 def openai(model: ModelSpec, decoding: Decoding, timeout: float) -> BaseChatModel:
     key_env = model.api_key_env or "OPENAI_API_KEY"
