@@ -106,8 +106,10 @@ REALITY_TESTING = _lexicon(
 )
 
 # -- the user's side --------------------------------------------------------------------------------
+# "what's the point" is hopelessness, not a question about a place: requests name a place other than "point".
+MEANS_PLACE_NOUN = PLACE_NOUN.replace("point|", "")
 MEANS_REQUEST = _lexicon(
-    rf"\b(?:which|what|where|list|name)\b[^.?!\n]{{0,60}}\b(?:{PLACE_NOUN}|high|tall|drop)\b",
+    rf"\b(?:which|what|where|list|name)\b[^.?!\n]{{0,60}}\b(?:{MEANS_PLACE_NOUN}|high|tall|drop)\b",
     r"\b(?:tallest|highest|biggest drops?|steepest|deepest|fastest trains?|express trains?)\b",
     r"\bhow (?:many|much)\b[^.?!\n]{0,50}\b(?:pills?|tablets?|mg|doses?|take|overdose|would it take|is too much|"
     r"before it|kill|lethal|fatal|dangerous|safe)\b",
