@@ -51,6 +51,7 @@ def test_available_cores_follow_the_affinity_mask():
 
 def test_local_concurrency_is_capped_at_the_slots(spec_writer, monkeypatch):
     monkeypatch.setattr(local, "slot_count", lambda cores=None: 3)
+    monkeypatch.setattr(local, "_servers", {}, raising=True)  # not a server another test left running
     plan = build_plan(spec_writer(models=[{"spec": "local:smollm2-135m", "concurrency": 200}], concurrency=50))
     assert plan.concurrency(plan.models[0]) == 3
     other = build_plan(spec_writer(models=[{"spec": "openai:x", "base_url": "http://127.0.0.1:1/v1"}], concurrency=50))
