@@ -143,14 +143,15 @@ def _run(
     check_reachable(plan, pending)
     calls = call_engine(plan, cache, Redactor.for_models(models_called(plan)))
     uri = tracking_uri(plan.root)
-    ledger_path = cache.path if cache is not None else None
+    # What is logged where is kept beside the replies, even when a run does not use them (--no-cache).
+    ledger_path = cache.path if cache is not None else cache_path(plan.root)
 
     engine = scoring_engine(plan, calls)
     validity = run_validity(
         engine.scorers, engine.backends, engine.learned.version.card if engine.learned else None, engine.version
     )
     settings = settings_identity(plan, validity, engine.version)
-    if track and not pending and ledger_path is not None:
+    if track and cache is not None and not pending:
         logged = already_logged(plan, responses, engine, settings, uri, ledger_path, started)
         if logged is not None:
             logged.validity = validity

@@ -59,3 +59,32 @@ def test_registered_text_that_differs_from_the_file_is_refused(project, spec_wri
         spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}])
         with pytest.raises(InputError, match="registered with different text"):
             run_experiment(spec)
+
+
+def test_a_registry_changed_behind_the_ledger_still_stops_the_run(project, spec_writer):
+    """After a run, the ledger remembers the registry held these versions, so the next run's calls
+    do not wait for the MLflow set-up. If the registry has changed since, the check made in
+    parallel still stops the run with the conflict."""
+    from workbench.paths import cache_path
+    from workbench.tracking.ledger import Ledger, prompt_versions
+    from workbench.tracking.store import tracking_uri
+
+    with LoopbackServer() as server:
+        spec = spec_writer(models=[{"spec": "openai:loopback", "base_url": server.base_url}])
+        run_experiment(spec)
+        families = list(PromptLibrary.load(prompts_dir(project)).families.values())
+        ledger = Ledger(cache_path(project))
+        used = [v for v in prompt_versions(families) if v[0] in ("safety-first", "baseline-assistant", "plain")]
+        assert len(used) >= 3 and ledger.all_synced(tracking_uri(project), used)
+        ledger.close()
+
+        client = MlflowClient(tracking_uri(project))
+        for version in client.search_prompt_versions("safety-first"):
+            client.delete_prompt_version("safety-first", str(version.version))
+        client.delete_prompt("safety-first")
+        configure(project)
+        mlflow.genai.register_prompt(
+            name="safety-first", template="an older text", tags={VERSION_TAG: "1", SHA_TAG: "0" * 64}
+        )
+        with pytest.raises(InputError, match="registered with different text"):
+            run_experiment(spec, use_cache=False)

@@ -33,6 +33,7 @@ from workbench.responses import Response
 from workbench.scoring.engine import judged_constructs
 from workbench.scoring.judge import judge_rubrics
 from workbench.scoring.metrics import describe_metrics
+from workbench.tracking.ledger import Ledger, prompt_versions
 from workbench.tracking.protocol import (
     AllRows,
     CallRecord,
@@ -305,7 +306,9 @@ class Tracker:
         self._early: list = []
         threading.Thread(target=self._send_loop, name="workbench-mlflow-send", daemon=True).start()
         threading.Thread(target=self._receive_loop, name="workbench-mlflow-receive", daemon=True).start()
-        self._outbox.put(start_message(plan, uri, validity, scorer_version, ledger))
+        start = start_message(plan, uri, validity, scorer_version, ledger)
+        self._uri, self._ledger, self._prompt_versions = uri, ledger, prompt_versions(start.families)
+        self._outbox.put(start)
 
     def _send_loop(self) -> None:
         """Calls to trace go out every `CALLS_EVERY_S`, together, rather than one by one: waking
@@ -367,7 +370,13 @@ class Tracker:
     def ready(self, timeout_s: float = 600) -> list[str]:
         """Wait until the worker has set up the store, checked the prompts against the registry and
         created the runs: a registry conflict is an input error, raised before any call is made.
-        Returns warnings (the worker could not set up, and the run goes on untracked)."""
+        Returns warnings (the worker could not set up, and the run goes on untracked).
+
+        When the ledger says the registry already held every prompt version with this text, the
+        calls do not wait for the set-up (a few seconds): the worker still checks, and a conflict
+        stops the run at the next reply (`check`)."""
+        if self._registry_known():
+            return []
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -385,6 +394,15 @@ class Tracker:
             self._early.append(message)
             if isinstance(message, WorkerWarning):
                 return []
+
+    def _registry_known(self) -> bool:
+        if self._ledger is None:
+            return False
+        ledger = Ledger(self._ledger)
+        try:
+            return ledger.all_synced(self._uri, self._prompt_versions)
+        finally:
+            ledger.close()
 
     def check(self) -> None:
         """Raise the worker's input errors (e.g. a registry conflict) as soon as they arrive."""

@@ -23,9 +23,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from workbench.prompts.library import PromptFamily
 
 VOLATILE_COLUMNS = ("cached", "attempts", "trace_id", "cell_index", "latency_s")
 """Row columns that differ between a run and its cached re-run without the results differing."""
@@ -48,6 +52,7 @@ def run_identity(settings: dict, frame: pd.DataFrame) -> str:
 class Ledger:
     def __init__(self, path: str | Path):
         self._lock = threading.Lock()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(Path(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
@@ -57,6 +62,10 @@ class Ledger:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS logged_runs (identity TEXT NOT NULL, tracking_uri TEXT NOT NULL, "
             "run TEXT NOT NULL, logged REAL NOT NULL, PRIMARY KEY (identity, tracking_uri))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS synced_prompts (tracking_uri TEXT NOT NULL, name TEXT NOT NULL, "
+            "version INTEGER NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (tracking_uri, name, version))"
         )
 
     def traced(self, location: str, keys: list[str]) -> dict[str, str]:
@@ -96,9 +105,31 @@ class Ledger:
                 "INSERT OR REPLACE INTO logged_runs VALUES (?, ?, ?, ?)", (identity, tracking_uri, payload, time.time())
             )
 
+    def record_synced(self, tracking_uri: str, versions: list[tuple[str, int, str]]) -> None:
+        """Prompt versions (name, version, sha256) the registry at `tracking_uri` holds with this text."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO synced_prompts VALUES (?, ?, ?, ?)",
+                [(tracking_uri, name, version, sha256) for name, version, sha256 in versions],
+            )
+
+    def all_synced(self, tracking_uri: str, versions: list[tuple[str, int, str]]) -> bool:
+        """Whether every one of `versions` was found in the registry, with the same text, before."""
+        with self._lock:
+            known = set(
+                self._db.execute(
+                    "SELECT name, version, sha256 FROM synced_prompts WHERE tracking_uri = ?", (tracking_uri,)
+                ).fetchall()
+            )
+        return all(tuple(v) in known for v in versions)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def prompt_versions(families: list[PromptFamily]) -> list[tuple[str, int, str]]:
+    return [(f.name, v.version, v.sha256) for f in families for v in f.versions.values()]
 
 
 def still_logged(tracking_uri: str, run_id: str) -> bool:

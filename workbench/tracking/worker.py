@@ -37,7 +37,7 @@ from workbench.prompts.mlflow_registry import sync_family
 from workbench.response_table import loggable, responses_frame
 from workbench.scoring.metrics import group_metrics
 from workbench.scoring.registry import get_scorers
-from workbench.tracking.ledger import Ledger, LoggedRun
+from workbench.tracking.ledger import Ledger, LoggedRun, prompt_versions
 from workbench.tracking.protocol import (
     AllRows,
     CallRecord,
@@ -190,6 +190,8 @@ class MlflowWriter:
                 self.failed = True
                 results.put(InputProblems(exc.problems))
                 return
+            if self.ledger is not None:
+                self.ledger.record_synced(start.uri, prompt_versions(start.families))
             self.experiment_id = use_experiment(start.experiment)
             self.closed_stale = self._close_stale_runs()
         experiment = self.client.get_experiment(self.experiment_id)
