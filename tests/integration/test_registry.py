@@ -78,7 +78,7 @@ def test_a_registry_changed_behind_the_ledger_still_stops_the_run(project, spec_
         assert len(used) >= 3 and ledger.all_synced(tracking_uri(project), used)
         ledger.close()
 
-        client = MlflowClient(tracking_uri(project))
+        client = MlflowClient(tracking_uri(project), registry_uri=tracking_uri(project))
         for version in client.search_prompt_versions("safety-first"):
             client.delete_prompt_version("safety-first", str(version.version))
         client.delete_prompt("safety-first")
