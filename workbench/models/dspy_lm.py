@@ -54,7 +54,11 @@ def dspy_lm(model: ModelSpec, decoding: Decoding, timeout: float) -> dspy.LM:
         from workbench.models.local import local_server
 
         kwargs.update(
-            api_base=local_server(model.model, slots=model.concurrency or 4).base_url, api_key=PLACEHOLDER_KEY
+            api_base=local_server(model.model, slots=model.concurrency or 4).base_url,
+            api_key=PLACEHOLDER_KEY,
+            # llama.cpp's server ignores `max_completion_tokens` (what LiteLLM sends for max_tokens)
+            # and would decode to the end of its context; `n_predict` is its own cap.
+            n_predict=decoding.max_tokens,
         )
     elif model.base_url is not None:
         key_env = model.api_key_env or "OPENAI_API_KEY"
