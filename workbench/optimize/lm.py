@@ -11,8 +11,8 @@ optimizer's own re-evaluation, and an interrupted optimization resumes where it 
 
 from __future__ import annotations
 
-import dataclasses
 import threading
+import warnings
 from collections.abc import Callable
 
 import dspy
@@ -91,8 +91,16 @@ class CallEngineLM:
 
         async def invoke() -> Generation:
             inner = self.inner
-            response = await inner.acall(dataclasses.replace(request, model=inner.model))
-            return Generation(response.text or "", response.usage.input_tokens, response.usage.output_tokens)
+            # Called with the messages (not the Request) so the inner LM's own provider kwargs apply,
+            # such as llama.cpp's `n_predict` cap (`models.dspy_lm`), which a Request cannot carry.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                outputs = await inner.acall(messages=messages, **_config_kwargs(request))
+            entry = next((e for e in reversed(inner.history) if e.get("messages") is messages), {})
+            usage = entry.get("usage") or {}
+            text = outputs[0] if outputs else ""
+            text = text.get("text", "") if isinstance(text, dict) else str(text)
+            return Generation(text, usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
         outcome = await self.calls.call(self.model.name, self.key(messages), invoke, purpose=self.purpose)
         with self._lock:
@@ -110,6 +118,14 @@ class CallEngineLM:
             finish_reason="stop",
             usage=Usage(input_tokens=generation.input_tokens, output_tokens=generation.output_tokens),
         )
+
+
+def _config_kwargs(request: Request) -> dict:
+    """The per-call settings DSPy put on the request (the program's decoding)."""
+    config = request.config
+    found = {"max_tokens": config.max_tokens, "temperature": config.temperature, "top_p": config.top_p}
+    found["seed"] = config.seed
+    return {key: value for key, value in found.items() if value is not None}
 
 
 class _AsyncEngine:
