@@ -144,6 +144,12 @@ def quiet_optimizer_output() -> Iterator[None]:
             os.environ["TQDM_DISABLE"] = previous
 
 
+def gepa_budget(stage: Stage, dev: int) -> int:
+    """What GEPA is told, so the stage never exceeds its budget: GEPA checks the budget before a
+    step, and one step costs up to two minibatch evaluations and one on dev."""
+    return stage.max_metric_calls - (2 * stage.minibatch + dev) + 1
+
+
 def run_gepa(
     plan: OptimizationPlan,
     stage: Stage,
@@ -166,7 +172,7 @@ def run_gepa(
         reflection = proposer_lm.lm
     gepa = dspy.GEPA(
         metric=metric,
-        max_metric_calls=stage.max_metric_calls,
+        max_metric_calls=gepa_budget(stage, len(dev)),
         reflection_minibatch_size=stage.minibatch,
         reflection_lm=reflection,
         instruction_proposer=proposer,
