@@ -40,7 +40,10 @@ def test_a_budget_smaller_than_one_candidate_evaluation(project):
 
 def test_an_unknown_optimizer_suggests_the_close_one(project):
     output = refused(
-        project, "stages[0].optimizer", "unknown optimizer 'gepaa'", stages=[{"optimizer": "gepaa", "max_metric_calls": 30}]
+        project,
+        "stages[0].optimizer",
+        "unknown optimizer 'gepaa'",
+        stages=[{"optimizer": "gepaa", "max_metric_calls": 30}],
     )
     assert "did you mean 'gepa'" in output and "labeled-fewshot" in output
 

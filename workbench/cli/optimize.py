@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
@@ -40,7 +40,7 @@ class OptimizeBar(OptimizeProgress):
             TimeElapsedColumn(),
             console=console,
         )
-        self.task = None
+        self.task: TaskID | None = None
         self.cached = 0
 
     def start(self, total: int, estimate: Estimate) -> None:

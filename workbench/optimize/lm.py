@@ -96,7 +96,7 @@ class CallEngineLM:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 outputs = await inner.acall(messages=messages, **_config_kwargs(request))
-            entry = next((e for e in reversed(inner.history) if e.get("messages") is messages), {})
+            entry: dict = next((e for e in reversed(inner.history) if e.get("messages") is messages), {})
             usage = entry.get("usage") or {}
             text = outputs[0] if outputs else ""
             text = text.get("text", "") if isinstance(text, dict) else str(text)

@@ -15,7 +15,6 @@ its candidate templates, which the driver compares on dev with the objective and
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 from collections.abc import Iterator
@@ -126,22 +125,27 @@ class TemplateProposer(InstructionProposer):
 
 @contextmanager
 def quiet_optimizer_output() -> Iterator[None]:
-    """GEPA's own progress bar and log lines would interleave with the workbench's progress."""
-    previous = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
+    """GEPA's and DSPy's own progress bars and log lines would interleave with the workbench's
+    progress (both hard-code their bars), so bars are disabled while a stage runs."""
+    import tqdm
+
+    original = tqdm.tqdm.__init__
+
+    def disabled(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
     loggers = [logging.getLogger(name) for name in ("dspy.teleprompt", "gepa", "dspy.evaluate")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.WARNING)
+    tqdm.tqdm.__init__ = disabled
     try:
         yield
     finally:
+        tqdm.tqdm.__init__ = original
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-        if previous is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = previous
 
 
 def gepa_budget(stage: Stage, dev: int) -> int:
