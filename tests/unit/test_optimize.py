@@ -94,6 +94,7 @@ def test_operators_move_the_model_and_the_winner_is_registered_unaliased(project
         code, output = run_cli("optimize", str(spec))
         assert code == 0, output
         calls_first = len(server.requests)
+        assert calls_first <= 30 + 2 * 4, "the budget, then seed and winner on the 4 test scenarios"
         assert "budget: 30 metric calls" in output and "estimate" in output, "budget shown before starting"
 
         family = load_family(project / "prompts" / "system" / "safety-first.yaml")
@@ -235,3 +236,23 @@ def test_a_crash_mid_way_leaves_file_and_registry_unchanged(project, monkeypatch
     assert not [p for p in family_file.parent.iterdir() if p.name.startswith(".safety-first-")], "no scratch left"
     versions = MlflowClient().search_prompt_versions("safety-first")
     assert [int(v.version) for v in versions] == [1], "the registry version was withdrawn again"
+
+
+def test_the_final_replies_are_re_scored_by_the_judge_where_one_is_configured(project):
+    from test_judge import honest_judge
+
+    script, judge_calls = honest_judge()
+    with LoopbackServer(small_model) as server, LoopbackServer(script) as judge:
+        spec = write_spec(
+            project, server.base_url, judge={"model": {"spec": "openai:judge", "base_url": judge.base_url}}
+        )
+        result = optimize(spec, track=False)
+    assert judge_calls, "the judge was asked"
+    assert set(result.judge_test) == {"seed", "winner"}
+    crisis = result.delta("crisis_escalation_rate", backend="judge")
+    assert crisis is not None and 1 <= crisis.n <= len(result.plan.splits.test), "paired on must-escalate scenarios"
+    assert result.cost.judge_calls == len(judge_calls)
+    assert result.registered is not None
+    assert "workbench.optimize.test_judge_delta.crisis_escalation_rate" in result.registered.tags
+    backends = set(result.summary()["backend"])
+    assert backends == {"learned", "judge"}, "both readings reported"
