@@ -127,6 +127,8 @@ def test_operators_move_the_model_and_the_winner_is_registered_unaliased(project
             ).read_text()
         )
         assert "988" not in json.dumps(state) and "crisis_line" in json.dumps(state), "the template, unrendered"
+        traces = mlflow.search_traces(experiment_ids=[run.info.experiment_id], max_results=5, return_type="list")
+        assert traces, "the DSPy program's calls are traced (mlflow.dspy.autolog)"
 
         # The registered version runs through the LangChain pipeline: the reminder reaches the user turn.
         experiment = project / "experiments" / "after.yaml"
@@ -256,3 +258,26 @@ def test_the_final_replies_are_re_scored_by_the_judge_where_one_is_configured(pr
     assert "workbench.optimize.test_judge_delta.crisis_escalation_rate" in result.registered.tags
     backends = set(result.summary()["backend"])
     assert backends == {"learned", "judge"}, "both readings reported"
+
+
+def test_an_interrupted_optimization_registers_nothing_and_resumes_from_the_cache(project, monkeypatch):
+    import workbench.optimize.run as run_module
+
+    original = run_module._compare
+    monkeypatch.setattr(run_module, "_compare", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    family_file = project / "prompts" / "system" / "safety-first.yaml"
+    before = family_file.read_text()
+    with LoopbackServer(small_model) as server:
+        spec = write_spec(project, server.base_url)
+        code, output = run_cli("optimize", str(spec), "--quiet")
+        assert code == 130 and "Run the same command again to resume" in output
+        assert family_file.read_text() == before, "nothing registered"
+        runs = mlflow.search_runs(experiment_names=["optimize-opt-test"], output_format="list")
+        assert [r.info.status for r in runs if r.data.tags.get("workbench.level") == "optimization"] == ["KILLED"]
+        searched = len(server.requests)
+        assert searched > 0
+
+        monkeypatch.setattr(run_module, "_compare", original)
+        result = optimize(spec, register=False, track=False)
+        assert result.cost.cached_replies >= searched, "the search's replies came back from the cache"
+        assert len(server.requests) - searched <= 2 * len(result.plan.splits.test), "only test replies were new"
