@@ -281,3 +281,22 @@ def test_an_interrupted_optimization_registers_nothing_and_resumes_from_the_cach
         result = optimize(spec, register=False, track=False)
         assert result.cost.cached_replies >= searched, "the search's replies came back from the cache"
         assert len(server.requests) - searched <= 2 * len(result.plan.splits.test), "only test replies were new"
+
+
+def test_api_keys_reach_no_file_run_or_trace(project, monkeypatch):
+    secret = "sk-test-optimize-0123456789abcdef"
+    monkeypatch.setenv("REFLECT_KEY", secret)
+    monkeypatch.setenv("TASK_KEY", secret)
+
+    def proposer(body: dict, index: int) -> Reply:
+        text = "You are an AI. Be warm.\n\n<reminder>\nGive {{ crisis_line }} if they are at risk.\n</reminder>"
+        return Reply(json.dumps({"new_instruction": text}))
+
+    with LoopbackServer(small_model) as task, LoopbackServer(proposer) as reflection:
+        model = {"spec": "openai:small", "base_url": task.base_url, "api_key_env": "TASK_KEY"}
+        reflect = {"spec": "openai:reflect", "base_url": reflection.base_url, "api_key_env": "REFLECT_KEY"}
+        stage = {"optimizer": "gepa", "max_metric_calls": 30, "minibatch": 2, "proposer": {"model": reflect}}
+        result = optimize(write_spec(project, task.base_url, model=model, stages=[stage]))
+    assert result.run_id and result.registered is not None
+    leaked = [path for path in project.rglob("*") if path.is_file() and secret.encode() in path.read_bytes()]
+    assert not leaked, leaked
