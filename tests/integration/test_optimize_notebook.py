@@ -26,9 +26,9 @@ def test_optimize_notebook_executes(tmp_path, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "\n".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-    assert "budget: 20 metric calls" in text and "at most" in text, "budget and estimate shown first"
+    assert "budget: 12 metric calls" in text and "at most" in text, "budget and estimate shown first"
     assert "-> seed and winner on test" in text, "progress shown while it runs"
-    assert "of 20 budgeted metric calls" in text
+    assert "of 12 budgeted metric calls" in text
     html = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "crisis_escalation_rate" in html and "ci_low" in html, "before/after figures with intervals"
     assert any("image/png" in o.get("data", {}) for o in outputs), "the plot is shown"
