@@ -61,6 +61,7 @@ class OptimizeBar(OptimizeProgress):
     def stop(self) -> None:
         if self.task is not None:
             self.bar.stop()
+            self.task = None
 
 
 @app.command("optimize")
@@ -97,7 +98,7 @@ def optimize_command(
             on_plan=announce,
         )
     except OptimizationInterrupted:
-        bar.stop()
+        bar.stop()  # before the message, so the bar does not redraw over it
         errors.print(
             "[yellow]Interrupted.[/yellow] Nothing was registered; every reply so far is in the response cache. "
             "Run the same command again to resume."
