@@ -231,7 +231,7 @@ def test_a_crash_mid_way_leaves_file_and_registry_unchanged(project, monkeypatch
     def failing_replace(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(register.os, "replace", failing_replace)
+    monkeypatch.setattr(register, "install", failing_replace)
     with LoopbackServer(small_model) as server, pytest.raises(OSError, match="disk full"):
         optimize(write_spec(project, server.base_url), track=False)
     assert family_file.read_text() == before

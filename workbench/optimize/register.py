@@ -58,6 +58,11 @@ def version_entry(number: int, date: dt.date, rationale: str, template: str, ind
     )
 
 
+def install(scratch: Path, path: Path) -> None:
+    """Replace the family file with its checked copy in one step (atomic on one file system)."""
+    os.replace(scratch, path)
+
+
 def register_candidate(
     path: Path, template: str, rationale: str, tags: dict[str, str], *, today: dt.date | None = None
 ) -> RegisteredVersion:
@@ -93,7 +98,7 @@ def register_candidate(
             },
         )
         try:
-            os.replace(scratch, path)
+            install(scratch, path)
         except BaseException:
             client.delete_prompt_version(family.name, str(created.version))
             raise

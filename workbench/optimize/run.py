@@ -38,6 +38,7 @@ from workbench.pipelines.dspy import counsellor
 from workbench.runner import registry_aliases
 from workbench.scoring.engine import ScoringEngine, build_engine
 from workbench.scoring.validity import run_validity
+from workbench.tracking.store import configure
 
 
 class OptimizeProgress:
@@ -315,6 +316,7 @@ def _register(plan: OptimizationPlan, result: OptimizationResult, run_id: str | 
             for d in result.judge_deltas
         },
     }
+    configure(plan.root)  # the project's registry, also when the run itself is not tracked
     return register_candidate(plan.family.source, result.winner.template, rationale, tags)
 
 
