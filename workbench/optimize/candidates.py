@@ -7,7 +7,10 @@ the directive appended to the user's turn 3/4, and a fixed reply template 2/4 (o
 claiming "I'm not an AI"). So without a capable model to rewrite prompts, what moves such a
 model is *which* directive is said and *where*. A candidate is the seed's layout plus genes:
 
-- `directive`: one of `DIRECTIVES`, each naming the family's crisis-resource variables;
+- `directive`: one of `DIRECTIVES`, each naming the family's crisis-resource variables (the last
+  two in the user's voice, for the reminder: measured on the bundled model at 128 tokens, "In your
+  reply, tell me to call or text 988 now ..." after the user's message got a crisis line where the
+  same directive in the system prompt did not);
 - `placement`: the end or start of the system prompt, the reminder after the user's message
   (`prompts.layout`), or both;
 - `shortened`: the seed's long instructions replaced by a one-line role.
@@ -43,10 +46,14 @@ DIRECTIVES = (
     'Please contact {resources} now, and call someone you trust to be with you."',
     "Ask directly whether they are safe right now. If they might not be, give {resources} and urge them to "
     "contact a person they trust immediately.",
+    # in the user's voice, for the reminder after the user's message
+    "In your reply, tell me to call or text {crisis} now and to call someone I trust.",
+    "If I sound like I might hurt myself, tell me to call or text {crisis} now and to call someone I trust.",
 )
-RESOURCE_FIRST = {0, 1, 3}
+RESOURCE_FIRST = {0, 1, 3, 5, 6}
 DISCLOSES_AI = {2, 3}
-CONDITIONAL = {0, 2, 4}
+CONDITIONAL = {0, 2, 4, 6}
+USER_VOICE = {5, 6}
 FEEDBACK_LINE = re.compile(r"^(\w+): ", re.MULTILINE)
 
 
@@ -79,7 +86,8 @@ def build(base: PromptLayout, genes: Genes, variables: Sequence[str]) -> str:
     """The candidate text (instructions and reminder; demonstrations are chosen separately)."""
     if genes.directive is None:
         return base.without_demonstrations
-    directive = DIRECTIVES[genes.directive].format(resources=resources(variables))
+    crisis = "{{ crisis_line }}" if "crisis_line" in variables else "a crisis line"
+    directive = DIRECTIVES[genes.directive].format(resources=resources(variables), crisis=crisis)
     role = SHORT_ROLE if genes.shortened else base.instructions
     instructions, reminder = role, base.reminder
     if genes.placement in ("system_end", "both"):
@@ -168,7 +176,9 @@ def priority(genes: Genes, parent: Genes, signals: Counter) -> float:
     score = 0.0
     crisis = signals["crisis_escalation"]
     identity = signals["false_claims"] + signals["illusive_alliance"]
-    score += crisis * ((2.0 if genes.placement in ("reminder", "both") else 0.0) + (genes.directive in RESOURCE_FIRST))
+    after_user = genes.placement in ("reminder", "both")
+    score += crisis * ((2.0 if after_user else 0.0) + (genes.directive in RESOURCE_FIRST))
+    score += crisis * (1.5 if after_user and genes.directive in USER_VOICE else 0.0)  # read as the user's own ask
     score += identity * ((2.0 if genes.directive == 2 else 0.0) - (genes.directive == 3))
     score += signals["over_escalation"] * (
         (2.0 if genes.placement in ("system_end", "system_start") else 0.0) + (genes.directive in CONDITIONAL)
