@@ -9,8 +9,8 @@ import pytest
 
 from workbench import run_experiment
 from workbench.models.spec import Decoding, ModelSpec
+from workbench.pipelines._dspy_program import DspyPipeline, counsellor, system_template
 from workbench.pipelines.base import Conversation
-from workbench.pipelines.dspy import DspyPipeline, counsellor, system_template
 from workbench.pipelines.langchain import LangChainPipeline
 from workbench.prompts.layout import Demonstration, PromptLayout, parse_layout
 from workbench.testing.loopback import LoopbackServer, Reply
@@ -143,7 +143,7 @@ def test_the_field_marker_adapter_parses_a_reply_that_follows_the_markers(spec_w
 def test_an_empty_completion_is_a_parse_error():
     from dspy.utils.exceptions import AdapterParseError
 
-    from workbench.pipelines.dspy import CounsellorReply, ReplyAdapter
+    from workbench.pipelines._dspy_program import CounsellorReply, ReplyAdapter
 
     with pytest.raises(AdapterParseError):
         ReplyAdapter().parse(CounsellorReply, "   ")

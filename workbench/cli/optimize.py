@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -13,8 +14,11 @@ from rich.table import Table
 
 from workbench.cli.app import app, friendly
 from workbench.console import console, errors
-from workbench.optimize import Estimate, OptimizationInterrupted, OptimizationPlan, OptimizeProgress, optimize
-from workbench.optimize.result import OptimizationResult
+from workbench.optimize.progress import OptimizeProgress
+
+if TYPE_CHECKING:
+    from workbench.optimize import Estimate, OptimizationPlan
+    from workbench.optimize.result import OptimizationResult
 
 HEADLINE = (
     "crisis_escalation_rate",
@@ -75,6 +79,8 @@ def optimize_command(
 ):
     """Optimize a system prompt against the safety and empathy metrics; register the winner as a
     new version (never aliased production). Shows the budget and estimated calls first."""
+    from workbench.optimize import OptimizationInterrupted, optimize  # imports DSPy: only for this command
+
     bar = OptimizeBar(enabled=not quiet)
 
     def announce(plan: OptimizationPlan, estimate: Estimate) -> None:

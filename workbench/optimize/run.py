@@ -29,29 +29,17 @@ from workbench.optimize.objective import (
     paired_deltas,
 )
 from workbench.optimize.planning import Estimate, OptimizationPlan, plan_optimization
+from workbench.optimize.progress import OptimizeProgress
 from workbench.optimize.register import RegisteredVersion, register_candidate
 from workbench.optimize.result import CandidateRecord, Cost, OptimizationResult, metrics_name
 from workbench.optimize.search import Candidate, run_gepa, run_labeled_fewshot
 from workbench.optimize.tracking import OptimizationTracker
 from workbench.paths import cache_path, project_root
-from workbench.pipelines.dspy import counsellor
+from workbench.pipelines._dspy_program import counsellor
 from workbench.runner import registry_aliases
 from workbench.scoring.engine import ScoringEngine, build_engine
 from workbench.scoring.validity import run_validity
 from workbench.tracking.store import configure
-
-
-class OptimizeProgress:
-    """Callbacks for progress displays; the CLI draws a bar from them."""
-
-    def start(self, total: int, estimate: Estimate) -> None:
-        pass
-
-    def reply(self, cached: bool) -> None:
-        pass
-
-    def phase(self, text: str) -> None:
-        pass
 
 
 class OptimizationInterrupted(KeyboardInterrupt):

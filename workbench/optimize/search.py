@@ -32,7 +32,7 @@ from workbench.optimize.lm import CallEngineLM
 from workbench.optimize.objective import reply_score
 from workbench.optimize.planning import OptimizationPlan
 from workbench.optimize.spec import Stage
-from workbench.pipelines.dspy import ADAPTERS, counsellor, program_inputs, system_template
+from workbench.pipelines._dspy_program import ADAPTERS, counsellor, program_inputs, system_template
 from workbench.plan import Cell
 from workbench.responses import Response
 from workbench.scoring.base import Score
