@@ -13,6 +13,7 @@ import math
 import sys
 import time
 
+import mlflow
 from _project import scratch_project
 
 from workbench.optimize import optimize
@@ -37,6 +38,7 @@ def main(spec: str = "experiments/optimize.yaml") -> None:
         started = time.perf_counter()
         result = optimize(spec, track=True)
         wall = time.perf_counter() - started
+        mlflow.flush_trace_async_logging()  # before the scratch store is removed
     plan = result.plan
     print(
         f"{plan.spec.name}: {plan.seed.ref} on {plan.model.name}; splits {len(plan.splits.train)} train / "
