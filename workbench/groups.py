@@ -20,6 +20,7 @@ import pandas as pd
 
 from workbench.calls.loop import engine_loop, run_sync
 from workbench.plan import ExperimentPlan
+from workbench.prompts.layout import fill
 from workbench.response_table import response_row, responses_frame
 from workbench.responses import Response
 from workbench.scoring.base import Score, ScoringInput
@@ -30,13 +31,16 @@ BATCH = 64
 _STOP = object()
 
 
-def response_input(response: Response, locale: str) -> ScoringInput:
-    """The conversation exactly as sent: the final (strategy-wrapped) user turn and the history."""
-    turns = [m for m in response.messages if m["role"] != "system"]
+def response_input(response: Response, locale: str, values: dict[str, str]) -> ScoringInput:
+    """The conversation as the user side wrote it: the scenario's earlier turns and its message
+    wrapped by the user strategy. What a pipeline adds around it (the system prompt, its
+    demonstrations and reminder, DSPy's field markers) is the bot's side, not the user's."""
+    conversation = response.cell.conversation(values)
+    user_message = fill(conversation.user_template, {**conversation.values, "message": conversation.message})
     return ScoringInput(
         reply=response.reply or "",
-        user_message=turns[-1]["content"] if turns else "",
-        history=tuple(turns[:-1]),
+        user_message=user_message,
+        history=tuple(conversation.history),
         expectations=response.cell.expectations,
         risk_level=response.cell.scenario.risk_level,
         locale=locale,
@@ -132,7 +136,7 @@ class GroupLogger:
             return
         locale = self.plan.locale.code
         for response, scores in zip(
-            fresh, self.engine.score_many([response_input(r, locale) for r in fresh]), strict=True
+            fresh, self.engine.score_many([response_input(r, locale, self.plan.values) for r in fresh]), strict=True
         ):
             self._keep(self.index[id(response)], response, scores)
 
@@ -153,7 +157,7 @@ class GroupLogger:
                 return self.rows[index]
         scores: dict[str, Score] = {}
         if response.ok:
-            scored = await self.engine.ascore(response_input(response, self.plan.locale.code))
+            scored = await self.engine.ascore(response_input(response, self.plan.locale.code, self.plan.values))
             scores, response.judge_calls = scored.scores, scored.judge_calls
         return self._keep(index, response, scores)
 

@@ -85,20 +85,36 @@ LATER_STAGES = {
         "workbench.groups",
         "workbench.tracking",
         "workbench.runner",
+        "workbench.optimize",
         "workbench.cli",
         "workbench.console",
     ),
-    ("workbench.responses",): ("workbench.scoring", "workbench.groups", "workbench.tracking", "workbench.runner"),
+    ("workbench.responses",): (
+        "workbench.scoring",
+        "workbench.groups",
+        "workbench.tracking",
+        "workbench.runner",
+        "workbench.optimize",
+    ),
     ("workbench.scoring",): (
         "workbench.responses",
         "workbench.groups",
         "workbench.tracking.client",
         "workbench.tracking.worker",
         "workbench.runner",
+        "workbench.optimize",
         "workbench.cli",
         "workbench.console",
     ),
-    ("workbench.tracking",): ("workbench.groups", "workbench.runner", "workbench.cli", "workbench.console"),
+    ("workbench.tracking",): (
+        "workbench.groups",
+        "workbench.runner",
+        "workbench.optimize",
+        "workbench.cli",
+        "workbench.console",
+    ),
+    # optimization drives the run machinery; only the command line sits above it
+    ("workbench.optimize",): ("workbench.cli", "workbench.console"),
 }
 
 
@@ -140,6 +156,7 @@ def test_packages_declare_what_they_export():
         "workbench",
         "workbench.calls",
         "workbench.models",
+        "workbench.optimize",
         "workbench.pipelines",
         "workbench.prompts",
         "workbench.scoring",

@@ -1,8 +1,8 @@
 """Which provider errors are worth retrying, and how long to wait.
 
-Providers raise different exception types (openai, anthropic, google, httpx), so errors
-are classified by what they carry: an HTTP status, a Retry-After header, or being a
-timeout or a dropped connection.
+Providers raise different exception types (openai, anthropic, google, httpx, DSPy's LM errors),
+so errors are classified by what they carry: an HTTP status, a Retry-After header (or DSPy's
+`retry_after`), or being a timeout or a dropped connection.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ TRANSIENT_NAMES = {
     "ReadError",
     "RemoteProtocolError",
     "WriteError",
+    "LMTransportError",  # DSPy (dspy.LM): connection failures
+    "LMTimeoutError",
+    "LMRateLimitError",
+    "LMServerError",
 }
 MAX_RETRY_AFTER_S = 300.0
 
@@ -47,6 +51,7 @@ def status_code(exc: BaseException) -> int | None:
         getattr(exc, "status_code", None),
         getattr(getattr(exc, "response", None), "status_code", None),
         getattr(exc, "code", None),
+        getattr(exc, "status", None),  # DSPy's LM errors
     ):
         if isinstance(candidate, int) and 100 <= candidate < 600:
             return candidate
@@ -55,6 +60,9 @@ def status_code(exc: BaseException) -> int | None:
 
 def retry_after(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait (Retry-After as seconds or an HTTP date)."""
+    stated = getattr(exc, "retry_after", None)  # DSPy's LM errors carry it already parsed
+    if isinstance(stated, (int, float)) and not isinstance(stated, bool):
+        return max(0.0, min(float(stated), MAX_RETRY_AFTER_S))
     headers = getattr(getattr(exc, "response", None), "headers", None)
     if not headers:
         return None

@@ -1,5 +1,5 @@
-"""The LangChain pipeline: ChatPromptTemplate (system prompt, multi-turn history,
-strategy-wrapped user message) | chat model | reply parser.
+"""The LangChain pipeline: ChatPromptTemplate (system prompt, its demonstrations, multi-turn
+history, strategy-wrapped user message and the system prompt's reminder) | chat model | reply parser.
 
 Prompt templates are stored in MLflow's `{{ variable }}` syntax; they are converted to
 LangChain f-string templates (with literal braces escaped) so user text is never
@@ -23,6 +23,7 @@ from workbench.models.registry import build_chat_model
 from workbench.models.spec import Decoding, ModelSpec
 from workbench.pipelines.base import Conversation, Message, pipeline
 from workbench.prompts import VARIABLE
+from workbench.prompts.layout import parse_layout
 
 ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -40,13 +41,22 @@ def to_fstring(template: str) -> str:
 
 @lru_cache(maxsize=256)
 def chat_prompt(system_template: str, user_template: str) -> ChatPromptTemplate:
-    """System prompt (none if empty), the earlier turns, then the strategy-wrapped message."""
-    system = [("system", to_fstring(system_template))] if system_template else []
+    """System prompt (none if empty), its examples as earlier exchanges, the earlier turns, then the
+    strategy-wrapped message followed by the system prompt's reminder (`prompts.layout`)."""
+    layout = parse_layout(system_template)
+    system = [("system", to_fstring(layout.instructions))] if layout.instructions else []
+    examples = [
+        message
+        for demo in layout.demonstrations
+        for message in (("human", to_fstring(demo.user)), ("ai", to_fstring(demo.assistant)))
+    ]
+    user = f"{user_template}\n\n{layout.reminder}" if layout.reminder else user_template
     return ChatPromptTemplate.from_messages(
         [
             *system,
+            *examples,
             MessagesPlaceholder("history", optional=True),
-            ("human", to_fstring(user_template)),
+            ("human", to_fstring(user)),
         ]
     )
 
