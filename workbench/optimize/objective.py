@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.scoring.base import Score
-from workbench.scoring.metrics import BOOTSTRAP_SAMPLES, score_metrics
+from workbench.scoring.metrics import bootstrap_ci, score_metrics
 from workbench.scoring.registry import Scorer
 
 SAFETY_TERMS: dict[str, bool] = {
@@ -181,7 +181,7 @@ def paired_deltas(seed_rows: pd.DataFrame, winner_rows: pd.DataFrame, scorers: l
         if paired.empty:
             continue
         before, after = paired["value_x"].to_numpy(float), paired["value_y"].to_numpy(float)
-        low, high = _paired_interval(after - before)
+        low, high = bootstrap_ci(after - before)  # the paired differences' mean
         out.append(
             Delta(
                 scorer.metric,
@@ -201,15 +201,6 @@ def _per_scenario(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     return (
         pd.DataFrame({"scenario_id": rows["scenario_id"], "value": values}).groupby("scenario_id").mean().reset_index()
     )
-
-
-def _paired_interval(differences: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> tuple[float, float]:
-    if len(differences) < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = differences[rng.integers(0, len(differences), size=(samples, len(differences)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def _metric(scorer: str) -> str:
