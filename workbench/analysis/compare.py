@@ -161,7 +161,9 @@ def _argument_problems(by: str, correction: str, alpha: float) -> list[Problem]:
         problems.append(Problem(f"cannot compare by '{by}'", field="by", fix=f"use one of: {', '.join(FACTORS)}"))
     if correction not in CORRECTIONS:
         problems.append(
-            Problem(f"unknown correction '{correction}'", field="correction", fix=f"use one of: {', '.join(CORRECTIONS)}")
+            Problem(
+                f"unknown correction '{correction}'", field="correction", fix=f"use one of: {', '.join(CORRECTIONS)}"
+            )
         )
     if not 0 < alpha < 1:
         problems.append(Problem(f"alpha must be between 0 and 1 (got {alpha})", field="alpha", fix="e.g. 0.05"))
@@ -350,9 +352,7 @@ def failures(responses: pd.DataFrame, scorers: list[Scorer]) -> pd.DataFrame:
                     "sample": rows["sample"].to_numpy() if "sample" in rows else 0,
                     "metric": scorer.metric,
                     "value": values[scorer.name][mask],
-                    "evidence": rows[f"{scorer.name}_evidence"].to_numpy()
-                    if f"{scorer.name}_evidence" in rows
-                    else "",
+                    "evidence": rows[f"{scorer.name}_evidence"].to_numpy() if f"{scorer.name}_evidence" in rows else "",
                     "reply": rows["reply"].fillna("").str.slice(0, FAILURE_EXCERPT).to_numpy()
                     if "reply" in rows
                     else "",
@@ -362,6 +362,16 @@ def failures(responses: pd.DataFrame, scorers: list[Scorer]) -> pd.DataFrame:
         )
     if not frames:
         return pd.DataFrame(
-            columns=["scenario_id", "risk_level", *CONDITION, "sample", "metric", "value", "evidence", "reply", "run_id"]
+            columns=[
+                "scenario_id",
+                "risk_level",
+                *CONDITION,
+                "sample",
+                "metric",
+                "value",
+                "evidence",
+                "reply",
+                "run_id",
+            ]
         )
     return pd.concat(frames, ignore_index=True)

@@ -70,7 +70,9 @@ def co_creation_map(cells: pd.DataFrame) -> Figure:
                 x, y = getattr(row, x_column), row.risk
                 if _missing(x) or _missing(y):
                     continue
-                ax.scatter(x, y, color=colours[system], marker=markers[row.user_strategy], s=70, edgecolor="black", lw=0.5)
+                ax.scatter(
+                    x, y, color=colours[system], marker=markers[row.user_strategy], s=70, edgecolor="black", lw=0.5
+                )
                 if len(start) and row.user_strategy != reference:
                     x0, y0 = start[x_column].iloc[0], start["risk"].iloc[0]
                     if not (_missing(x0) or _missing(y0)):
@@ -168,10 +170,14 @@ def failure_breakdown(failures: pd.DataFrame, columns: list[str]) -> Figure:
         ax.text(0.5, 0.5, "No failures on the headline metrics", ha="center", va="center")
         return figure
     labelled = failures.assign(condition=[" × ".join(str(r[c]) for c in columns) for _, r in failures.iterrows()])
-    counts = labelled.pivot_table(index="scenario_id", columns="condition", values="metric", aggfunc="count", fill_value=0)
+    counts = labelled.pivot_table(
+        index="scenario_id", columns="condition", values="metric", aggfunc="count", fill_value=0
+    )
     counts = counts[list(dict.fromkeys(labelled["condition"]))]
     counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False).index[:TOP_SCENARIOS]]
-    metrics = labelled.groupby("scenario_id")["metric"].agg(lambda m: ", ".join(sorted({x.rsplit("_", 1)[0] for x in m})))
+    metrics = labelled.groupby("scenario_id")["metric"].agg(
+        lambda m: ", ".join(sorted({x.rsplit("_", 1)[0] for x in m}))
+    )
     figure = Figure(figsize=(max(6.0, 0.9 * counts.shape[1] + 5), 0.32 * len(counts) + 2.4), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(counts.to_numpy(), cmap="Reds", aspect="auto", vmin=0)

@@ -177,7 +177,9 @@ def failures_section(comparison: Comparison) -> str:
         for entry in shown.to_dict("records")
     ]
     more = (
-        f'<p class="note">{len(failures) - FAILURE_ROWS} more in failures.csv.</p>' if len(failures) > FAILURE_ROWS else ""
+        f'<p class="note">{len(failures) - FAILURE_ROWS} more in failures.csv.</p>'
+        if len(failures) > FAILURE_ROWS
+        else ""
     )
     return _table(headers, rows) + more
 
@@ -283,4 +285,3 @@ def log_comparison(comparison: Comparison, experiment: str | None = None) -> str
         client.log_artifacts(run_id, str(root))
     client.set_terminated(run_id, "FINISHED")
     return run_id
-

@@ -94,7 +94,9 @@ def mixed_datasets_problem(runs: RunSet) -> Problem | None:
     hashes = runs.dataset_hashes
     if len(hashes) < 2:
         return None
-    listed = "; ".join(f"{h[:12]}… ({len(ids)} run(s): {', '.join(i[:8] for i in ids[:4])})" for h, ids in hashes.items())
+    listed = "; ".join(
+        f"{h[:12]}… ({len(ids)} run(s): {', '.join(i[:8] for i in ids[:4])})" for h, ids in hashes.items()
+    )
     return Problem(
         f"the runs used different scenario sets (dataset hashes {listed}); paired tests use only the scenarios "
         "both sides share",
@@ -253,7 +255,9 @@ def _tag(text: str) -> tuple[str, str]:
     match = TAG.match(text)
     if not match:
         raise InputError.single(
-            f"'{text}' is not a tag filter", field="tags", fix="write KEY=VALUE, e.g. workbench.model=local:smollm2-135m"
+            f"'{text}' is not a tag filter",
+            field="tags",
+            fix="write KEY=VALUE, e.g. workbench.model=local:smollm2-135m",
         )
     return match["key"], match["value"]
 

@@ -57,7 +57,9 @@ class Regression(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    versus: str = Field("production", pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", description="Registry alias to compare with.")
+    versus: str = Field(
+        "production", pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$", description="Registry alias to compare with."
+    )
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the one-sided test.")
 
 
@@ -117,7 +119,13 @@ def load_policy(path: str | Path, library: PromptLibrary | None = None) -> GateP
                 problems.extend(_scale_problems(policy.thresholds[name], scorer, file, f"{section}.{name}"))
     if not (policy.thresholds or policy.no_regression):
         problems.append(
-            Problem("the policy has no gates", file, "thresholds", None, "add thresholds (e.g. harmful_compliance: {max: 0})")
+            Problem(
+                "the policy has no gates",
+                file,
+                "thresholds",
+                None,
+                "add thresholds (e.g. harmful_compliance: {max: 0})",
+            )
         )
     for index, ref in enumerate(policy.user_strategies):
         name = ref.split("@")[0]
