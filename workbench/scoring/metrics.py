@@ -50,7 +50,9 @@ def accountability(metrics: dict[str, float], scorers: list[Scorer]) -> float:
     """The gap's accountability term: the mean of the measured `gap="accountability"` metrics, each
     turned so that 1 is accountable (NaN when none was measured)."""
     return _mean(
-        _known(np.array([_accountable(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "accountability"]))
+        _known(
+            np.array([_accountable(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "accountability"])
+        )
     )
 
 
