@@ -27,7 +27,9 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
 from workbench.errors import InputError, Problem
+from workbench.paths import project_root
 from workbench.prompts import REF
+from workbench.tracking.store import configure
 
 LEVEL_TAG = "workbench.level"
 CHILD_LEVEL = "cell-group"
@@ -124,7 +126,9 @@ def load_runs(
             fix="name an experiment (--experiment quickstart), run ids, tags (--tag KEY=VALUE) or prompt labels "
             "(--prompt safety-first@1)",
         )
-    client = client or MlflowClient()
+    if client is None:
+        configure(project_root())  # the project's store, as `run_experiment` uses it
+        client = MlflowClient()
     labels = [_label(ref, client, aliases) for ref in selection.prompts]
     tags = [_tag(tag) for tag in selection.tags]
     experiment_ids = _experiment_ids(client, selection.experiments)
@@ -313,11 +317,12 @@ def condition_of(run: Run) -> tuple[str, str, str, str]:
 
 
 def latest_per_condition(runs: list[Run]) -> tuple[list[Run], list[Run]]:
-    """The most recent run of each condition, and the older ones it supersedes."""
+    """The most recent run of each condition on each scenario set, and the older ones it supersedes
+    (runs on different scenario sets are all kept, so that mixing them is seen and warned about)."""
     latest: dict[tuple, Run] = {}
     older: list[Run] = []
     for run in sorted(runs, key=lambda r: r.info.start_time or 0, reverse=True):
-        key = condition_of(run)
+        key = (*condition_of(run), run.data.params.get("dataset_hash", ""))
         if key in latest:
             older.append(run)
         else:
