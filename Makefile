@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test lint ui bench clean chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ lint: install
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Headless Chromium for the UI and report checks (tests/integration/test_mlflow_server_and_browser.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
+test: lint chromium
 	$(BIN)/python -m pytest
 
 ui: install
@@ -41,6 +47,7 @@ bench: install
 	$(BIN)/python benchmarks/local_throughput.py
 	$(BIN)/python benchmarks/scorer_throughput.py
 	$(BIN)/python benchmarks/quickstart_timing.py
+	$(BIN)/python benchmarks/compare_speed.py
 
 clean:
 	rm -rf $(VENV) .workbench .pytest_cache
