@@ -17,13 +17,13 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _project import scratch_project  # noqa: E402
+from _project import scratch_project
 
-from workbench import run_experiment  # noqa: E402
-from workbench.analysis import RunSelection, compare, load_runs  # noqa: E402
-from workbench.scenarios import load_scenarios  # noqa: E402
-from workbench.testing.careful_model import careful_script  # noqa: E402
-from workbench.testing.loopback import LoopbackServer  # noqa: E402
+from workbench import run_experiment
+from workbench.analysis import RunSelection, compare, load_runs
+from workbench.scenarios import load_scenarios
+from workbench.testing.careful_model import careful_script
+from workbench.testing.loopback import LoopbackServer
 
 SPEC = {
     "name": "compare-speed",
@@ -52,7 +52,9 @@ def main() -> None:
             path.write_text(yaml.safe_dump(spec), encoding="utf-8")
             started = time.perf_counter()
             result = run_experiment(path)
-            print(f"set-up: {len(result.frame)} replies in {len(result.child_run_ids)} runs, {time.perf_counter() - started:.0f} s")
+            print(
+                f"set-up: {len(result.frame)} replies in {len(result.child_run_ids)} runs, {time.perf_counter() - started:.0f} s"
+            )
         selection = RunSelection(experiments=("compare-speed",))
         loads, compares, reports = [], [], []
         for _ in range(3):
@@ -70,7 +72,9 @@ def main() -> None:
             f"responses: {len(comparison.estimates)} estimates, {len(comparison.pairs)} paired tests"
         )
         print(f"read runs and tables from MLflow: median {statistics.median(loads):.2f} s")
-        print(f"compare (read + intervals + paired tests + correction): median {statistics.median(compares):.2f} s (target < 10 s)")
+        print(
+            f"compare (read + intervals + paired tests + correction): median {statistics.median(compares):.2f} s (target < 10 s)"
+        )
         print(f"plots + self-contained HTML report: median {statistics.median(reports):.2f} s")
 
 
