@@ -103,9 +103,7 @@ def summarise(results: list[GateResult]) -> list[dict]:
         else:
             numeric = [r for r in rows if isinstance(r.value, float) and not math.isnan(r.value)]
             lower_bound = rows[0].threshold.lstrip().startswith(("≥", "95% CI low ≥", "Holm p ≥", "= "))
-            decisive = (
-                (min if lower_bound else max)(numeric, key=lambda r: float(r.value)) if numeric else rows[0]  # type: ignore[arg-type]
-            )
+            decisive = (min if lower_bound else max)(numeric, key=lambda r: float(r.value)) if numeric else rows[0]
         value = decisive.value
         out.append(
             {

@@ -31,19 +31,20 @@ def candidate_runs(label: str, evidence_run_ids: tuple[str, ...], client: Mlflow
                 "or leave --evidence out to use the latest runs of the version",
             )
         return chosen
+    found: RunSet | None
     try:
-        runs = load_runs(RunSelection(prompts=(label,)), client=client)
+        found = load_runs(RunSelection(prompts=(label,)), client=client)
     except InputError:
-        runs = None
-    chosen_ids = [] if runs is None else list(runs.runs.loc[runs.runs["system_prompt"] == label, "run_id"])
-    if runs is None or not chosen_ids:
+        found = None
+    chosen_ids = [] if found is None else list(found.runs.loc[found.runs["system_prompt"] == label, "run_id"])
+    if found is None or not chosen_ids:
         raise InputError.single(
             f"no finished runs of {label} to judge it on",
             field="evidence",
             fix=f"run a spec with system_prompts: [{label}] and every user strategy of the policy "
             f"(`workbench gate SPEC --policy gates.yaml` runs and checks it), then promote",
         )
-    chosen = runs.subset(chosen_ids)
+    chosen = found.subset(chosen_ids)
     latest = chosen.runs.sort_values("start_time").iloc[-1]["dataset_hash"]
     stale = chosen.runs.loc[chosen.runs["dataset_hash"] != latest, "run_id"]
     if len(stale):

@@ -87,7 +87,7 @@ def _cells(runs: RunSet, each_cell: bool) -> list[tuple[str, np.ndarray]]:
     if not each_cell:
         return [(ALL_CELLS, np.arange(len(runs.responses)))]
     groups = runs.responses.groupby(CELL, sort=False).indices
-    return [(" × ".join(map(str, key)), np.asarray(rows)) for key, rows in groups.items()]
+    return [(cell_label(dict(zip(CELL, key, strict=True))), np.asarray(rows)) for key, rows in groups.items()]  # type: ignore[call-overload]
 
 
 def coverage(policy: GatePolicy, runs: RunSet) -> list[GateResult]:
