@@ -113,7 +113,7 @@ def _heatmaps(
     models = _models(cells)
     systems = list(dict.fromkeys(cells["system_prompt"]))
     strategies = list(dict.fromkeys(cells["user_strategy"]))
-    width = max(4.0, 1.25 * len(systems) + 2.5)
+    width = max(5.5, 1.25 * len(systems) + 2.5)
     figure = Figure(figsize=(width * len(models), 0.5 * len(strategies) + 2.6), layout="constrained")
     axes = figure.subplots(1, len(models), squeeze=False)[0]
     image = None
@@ -133,7 +133,7 @@ def _heatmaps(
     axes[0].set_ylabel("user strategy")
     if image is not None:
         figure.colorbar(image, ax=list(axes), label=colour_label, shrink=0.8)
-    figure.suptitle(title if column in cells else f"{title} (not measured in these runs)")
+    figure.suptitle(title if column in cells else f"{title} (not measured in these runs)", fontsize=11)
     return figure
 
 
@@ -153,7 +153,7 @@ def gap_heatmap(cells: pd.DataFrame) -> Figure:
     return _heatmaps(
         cells,
         "empathy_accountability_gap",
-        "Empathy-accountability gap per cell (positive: empathy without accountability)",
+        "Empathy-accountability gap per cell",
         "RdBu_r",
         -1.0,
         1.0,
