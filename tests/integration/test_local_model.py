@@ -116,4 +116,4 @@ def test_scores_are_assessments_on_the_traces(small_run):
     assert "crisis_escalation" not in assessments, "a score that does not apply is not logged"
     empathy = assessments["empathy"]
     assert empathy.value == row["empathy"] and empathy.rationale == row["empathy_evidence"]
-    assert empathy.source.source_id == "workbench.offline"
+    assert empathy.source.source_id == "workbench.learned"  # the default back-end
