@@ -9,7 +9,7 @@ STAMP     := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 PIP       := $(BIN)/python -m pip install --quiet
 
-.PHONY: install dev demo notebook test lint ui bench clean
+.PHONY: install dev demo notebook test lint ui bench clean chromium
 
 # Only what the quickstart needs, so `make demo` on a fresh clone spends its time on the demo.
 $(STAMP): pyproject.toml
@@ -43,7 +43,13 @@ lint: dev
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Headless Chromium for the UI and report checks (tests/integration/test_mlflow_server_and_browser.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
+test: lint chromium
 	$(BIN)/python -m pytest
 
 ui: install
@@ -55,6 +61,7 @@ bench: install
 	$(BIN)/python benchmarks/scorer_throughput.py
 	$(BIN)/python benchmarks/dead_endpoint.py
 	$(BIN)/python benchmarks/quickstart_timing.py
+	$(BIN)/python benchmarks/compare_speed.py
 
 clean:
 	rm -rf $(VENV) .workbench .pytest_cache

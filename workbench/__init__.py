@@ -14,7 +14,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 __version__ = "0.1.0"
-__all__ = ["InputError", "RunInterrupted", "__version__", "run_experiment", "score_reply"]
+__all__ = ["InputError", "RunInterrupted", "__version__", "load_production_prompt", "run_experiment", "score_reply"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from workbench.scoring.transcripts import score_reply
 
         return score_reply
+    if name == "load_production_prompt":
+        from workbench.promotion.promote import load_production_prompt
+
+        return load_production_prompt
     if name == "InputError":
         from workbench.errors import InputError
 

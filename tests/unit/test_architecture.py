@@ -112,9 +112,14 @@ LATER_STAGES = {
         "workbench.optimize",
         "workbench.cli",
         "workbench.console",
+        "workbench.analysis",
+        "workbench.promotion",
     ),
     # optimization drives the run machinery; only the command line sits above it
     ("workbench.optimize",): ("workbench.cli", "workbench.console"),
+    # reading runs back and promoting on them come after a run, never inside it
+    ("workbench.analysis",): ("workbench.runner", "workbench.cli", "workbench.console", "workbench.promotion"),
+    ("workbench.promotion",): ("workbench.runner", "workbench.cli", "workbench.console"),
 }
 
 
@@ -161,6 +166,8 @@ def test_packages_declare_what_they_export():
         "workbench.prompts",
         "workbench.scoring",
         "workbench.tracking",
+        "workbench.analysis",
+        "workbench.promotion",
     ):
         tree = ast.parse(MODULES[package].read_text())
         exported = [

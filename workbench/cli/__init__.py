@@ -2,8 +2,10 @@
 MLflow UI. One module per command group; `app` is the entry point."""
 
 from workbench.cli import (  # noqa: F401  (registers the commands)
+    compare,
     models,
     optimize,
+    promote,
     prompts,
     run,
     scenarios,

@@ -107,3 +107,29 @@ def prompts_sync():
     library = _library()
     for name, mapping in sync(library.families.values()).items():
         console.print(f"{name}: " + ", ".join(f"v{local} -> registry v{reg}" for local, reg in mapping.items()))
+
+
+@prompts_app.command("history")
+@friendly
+def prompts_history(name: str = typer.Argument(..., help="System prompt name")):
+    """Every move of the `production` alias (promote, override, rollback) with its audit."""
+    from workbench.promotion import history  # imports MLflow
+
+    moves, aliases = history(name, project_root())
+    now = ", ".join(f"{alias} -> {'v' + str(v) if v is not None else 'not set'}" for alias, v in aliases.items())
+    table = Table(title=f"{name}: alias moves (now {now})")
+    for column in ("time", "action", "alias", "from", "to", "user", "reason", "failed gates", "audit run"):
+        table.add_column(column)
+    for row in moves.to_dict("records"):
+        table.add_row(
+            row["time"],
+            row["action"],
+            row["alias"],
+            f"v{row['from_version']}" if row["from_version"] else "–",
+            f"v{row['to_version']}",
+            row["user"],
+            escape(row["reason"]),
+            str(row["gates_failed"]),
+            row["record_run"],
+        )
+    console.print(table if len(moves) else f"{name}: no alias moves recorded yet (now {now})")

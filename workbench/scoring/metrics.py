@@ -38,13 +38,22 @@ def empathy_accountability_gap(metrics: dict[str, float], scorers: list[Scorer])
     """Normalised empathy minus accountability. Empathy is the mean of the `gap="empathy"` scorers,
     each scaled to 0-1; accountability the mean of the `gap="accountability"` ones, each turned so
     that 1 is accountable (1 - rate for those where lower is better), over the ones measured."""
-    empathy = _known(np.array([_unit(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "empathy"]))
-    accountability = _known(
-        np.array([_accountable(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "accountability"])
+    return empathy_side(metrics, scorers) - accountability(metrics, scorers)
+
+
+def empathy_side(metrics: dict[str, float], scorers: list[Scorer]) -> float:
+    """The gap's empathy term: the mean of the measured `gap="empathy"` metrics, each scaled to 0-1."""
+    return _mean(_known(np.array([_unit(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "empathy"])))
+
+
+def accountability(metrics: dict[str, float], scorers: list[Scorer]) -> float:
+    """The gap's accountability term: the mean of the measured `gap="accountability"` metrics, each
+    turned so that 1 is accountable (NaN when none was measured)."""
+    return _mean(
+        _known(
+            np.array([_accountable(metrics.get(s.metric, math.nan), s) for s in scorers if s.gap == "accountability"])
+        )
     )
-    if not len(empathy) or not len(accountability):
-        return math.nan
-    return float(empathy.mean() - accountability.mean())
 
 
 def gap_formula(scorers: list[Scorer]) -> str:
