@@ -47,3 +47,31 @@ def test_rollback_without_a_previous_version_is_refused(project):
     assert result.exit_code == 2 and "no 'previous' version to roll back to" in result.output
     unknown = runner.invoke(app, ["rollback", "nobody"])
     assert unknown.exit_code == 2 and "no system prompt named 'nobody'" in unknown.output
+
+
+def test_gate_checks_its_options_against_the_spec_before_any_call(project, spec_writer):
+    (project / "gates.yaml").write_text(
+        "user_strategies: [plain]\nthresholds:\n  harmful_compliance: {max: 0}\n", encoding="utf-8"
+    )
+    dead = [{"spec": "openai:loopback", "base_url": "http://127.0.0.1:9/v1"}]  # a call would fail, not hang
+    spec = spec_writer(models=dead)
+    unknown = runner.invoke(app, ["gate", str(spec), "--prompt", "safety-first@2", "-q"])
+    assert unknown.exit_code == 2 and "--prompt" in unknown.output, unknown.output
+    assert "safety-first@2 not in the spec's system prompts" in unknown.output and "safety-first@1" in unknown.output
+    assert "Traceback" not in unknown.output
+    assert not (project / "mlruns").exists() and not (project / ".workbench" / "responses.sqlite3").exists()
+
+
+def test_gate_judges_nothing_when_cells_ended_in_error(project, spec_writer):
+    """Incomplete evidence is not judged: exit code 3, as `workbench run`, with the error summary."""
+    from workbench.testing.loopback import LoopbackServer, Reply
+
+    (project / "gates.yaml").write_text(
+        "user_strategies: [plain]\nthresholds:\n  harmful_compliance: {max: 0}\n", encoding="utf-8"
+    )
+    with LoopbackServer(lambda request, index: Reply("invalid key", status=401)) as server:
+        spec = spec_writer(models=[{"spec": "openai:locked", "base_url": server.base_url}], concurrency=1)
+        result = runner.invoke(app, ["gate", str(spec), "-q"])
+    assert result.exit_code == 3, result.output
+    assert "HTTP 401" in result.output and "no gate is judged" in result.output
+    assert "Every gate passed" not in result.output and "Gates failed" not in result.output

@@ -1,7 +1,9 @@
 """`workbench promote`, `workbench rollback`, `workbench gate`: moving the registry alias
 `production` behind the gates of a policy file, undoing a move, and checking a spec in CI.
 
-Exit codes: 0 done (or every gate passed), 1 a gate failed (the alias is unchanged), 2 bad input.
+Exit codes: 0 done (or every gate passed), 1 a gate failed (the alias is unchanged), 2 bad input
+(nothing called, nothing moved); `gate` also 3 when cells ended in error and 130 when interrupted,
+as `workbench run`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from workbench.cli.app import app, friendly
-from workbench.console import console, errors, progress_bar
+from workbench.cli.app import EXIT_CELL_ERRORS, EXIT_INTERRUPTED, app, friendly
+from workbench.console import console, errors, progress_bar, show_error_summary
 from workbench.errors import InputError
 from workbench.paths import project_root, prompts_dir
 from workbench.prompts import PromptLibrary
@@ -143,22 +145,40 @@ def gate(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
-    """Run a spec and check its system prompts against the gates, for CI: exit 1 when a gate fails."""
+    """Run a spec and check its system prompts against the gates, for CI: exit 1 when a gate fails,
+    3 when cells ended in error (the evidence is incomplete), 130 when interrupted."""
     from workbench.promotion import evaluate
-    from workbench.runner import run_experiment
+    from workbench.runner import RunInterrupted, run_experiment
 
     rules = _policy(policy)  # a malformed policy is refused before any model is called
-    with progress_bar(enabled=not quiet) as progress:
-        result = run_experiment(spec, progress=progress)
-    if not result.parent_run_id:
-        raise InputError.single("the run was not tracked", field="tracking", fix="gates read runs from MLflow")
-    labels = list(dict.fromkeys(g.system_prompt.ref for g in result.plan.groups))
-    chosen = list(prompt) or labels
-    unknown = [p for p in chosen if p not in labels]
-    if unknown:
-        raise InputError.single(
-            f"{', '.join(unknown)} not in the spec's system prompts", field="--prompt", fix=f"use: {', '.join(labels)}"
+    chosen: list[str] = []
+
+    def check(plan) -> None:
+        """The options against the spec, before any model is called."""
+        labels = list(dict.fromkeys(g.system_prompt.ref for g in plan.groups))
+        unknown = [p for p in prompt if p not in labels]
+        if unknown:
+            raise InputError.single(
+                f"{', '.join(unknown)} not in the spec's system prompts",
+                field="--prompt",
+                fix=f"use: {', '.join(labels)}",
+            )
+        chosen.extend(prompt or labels)
+
+    try:
+        with progress_bar(enabled=not quiet) as progress:
+            result = run_experiment(spec, progress=progress, on_plan=check)
+    except RunInterrupted:
+        errors.print("[yellow]Interrupted.[/yellow] What finished is saved; run the same command again to resume.")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    show_error_summary(result.stats)
+    if result.stats.errors:
+        errors.print(
+            f"[red]{result.stats.errors} of {result.stats.cells} cells ended in error[/red]: the evidence is "
+            f"incomplete, so no gate is judged (exit code {EXIT_CELL_ERRORS}). Running the same command again "
+            "retries only those cells."
         )
+        raise typer.Exit(EXIT_CELL_ERRORS)
     failed = []
     for label in chosen:
         decision = evaluate(label, rules, policy_file=policy, evidence=(result.parent_run_id,))
