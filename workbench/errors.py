@@ -6,8 +6,12 @@ Every check on user input (specs, prompt files, scenario files, model specs) rai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,24 @@ class InputError(Exception):
         fix: str | None = None,
     ) -> InputError:
         return cls(Problem(message, display_path(file) if file else None, field, line, fix))
+
+
+class Problems(list[Problem]):
+    """Problems gathered over many checks of one file, so every mistake in it is reported at once
+    rather than one per attempt."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def attempt(self, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """The check's result, or None with its problems kept (placed in this file unless they name
+        another), so later checks still run."""
+        try:
+            return check(*args, **kwargs)
+        except InputError as exc:
+            self.extend(p if p.file else replace(p, file=self.file) for p in exc.problems)
+            return None
 
 
 def display_path(path: str | Path) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from workbench.errors import InputError, Problem, display_path
+from workbench.errors import InputError, Problem, Problems, display_path
 from workbench.experiment_spec import ExperimentSpec, load_spec
 from workbench.locales import Locale, get_locale
 from workbench.models.registry import check_model, concurrency_cap
@@ -128,14 +128,8 @@ def build_plan(
         )
     root = project_root(spec_path)
     file = display_path(spec_path)
-    problems: list[Problem] = []
-
-    def attempt(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            problems.extend(_in_file(p, file) for p in exc.problems)
-            return None
+    problems = Problems(file)
+    attempt = problems.attempt
 
     library = attempt(PromptLibrary.load, prompts_dir(root))
     locale = attempt(get_locale, spec.locale, field="locale", file=file)
@@ -200,12 +194,15 @@ def build_plan(
             problems.extend(check_model(spec.judge.model, file=file, field="judge.model"))
     if problems:
         raise InputError(with_lines(problems, spec_path))
+    assert library and locale and scenarios is not None and scorers is not None  # else a problem was kept
     groups = [
         RunGroup(system, strategy, model, pipeline)
         for model in spec.models
         for pipeline in spec.pipelines
         for system in systems
+        if system
         for strategy in strategies
+        if strategy
     ]
     return ExperimentPlan(spec, spec_path, root, library, locale, values, scenarios, groups, scorers)
 
@@ -276,12 +273,6 @@ def _variable_problems(
             )
         )
     return problems
-
-
-def _in_file(problem: Problem, file: str) -> Problem:
-    if problem.file:
-        return problem
-    return Problem(problem.message, file, problem.field, problem.line, problem.fix)
 
 
 __all__ = ["EXPECTATION_NAMES", "Cell", "ExperimentPlan", "RunGroup", "build_plan", "effective_expectations"]

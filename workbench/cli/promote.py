@@ -179,6 +179,7 @@ def gate(
             "retries only those cells."
         )
         raise typer.Exit(EXIT_CELL_ERRORS)
+    assert result.parent_run_id, "gate runs are tracked"
     failed = []
     for label in chosen:
         decision = evaluate(label, rules, policy_file=policy, evidence=(result.parent_run_id,))

@@ -19,7 +19,7 @@ import dspy
 
 from workbench.calls.cache import ResponseCache
 from workbench.calls.loop import run_sync
-from workbench.errors import InputError, Problem, display_path
+from workbench.errors import InputError, Problem, Problems, display_path
 from workbench.experiment_spec import ExperimentSpec
 from workbench.locales import Locale, get_locale
 from workbench.models.dspy_lm import dspy_lm
@@ -150,14 +150,8 @@ def plan_optimization(
     spec = load_optimize_spec(spec_path)
     root = project_root(spec_path)
     file = display_path(spec_path)
-    problems: list[Problem] = []
-
-    def attempt(fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            problems.extend(p if p.file else replace(p, file=file) for p in exc.problems)
-            return None
+    problems = Problems(file)
+    attempt = problems.attempt
 
     library = attempt(PromptLibrary.load, prompts_dir(root))
     locale = attempt(get_locale, spec.locale, field="locale", file=file)
@@ -226,9 +220,9 @@ def plan_optimization(
     if problems:
         raise InputError(with_lines(problems, spec_path))
     if check_proposers:
-        problems = [p for i, stage in enumerate(spec.stages) if (p := _unreachable(stage, i, file, spec.timeout_s))]
-        if problems:
-            raise InputError(with_lines(problems, spec_path))
+        unreachable = [p for i, stage in enumerate(spec.stages) if (p := _unreachable(stage, i, file, spec.timeout_s))]
+        if unreachable:
+            raise InputError(with_lines(unreachable, spec_path))
     assert library and locale and seed and strategy and family and splits and scorers is not None
     experiment = ExperimentSpec.model_validate(
         {
