@@ -31,6 +31,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO / "experiments" / "scenarios", tmp_path / "experiments" / "scenarios")
     for variable in (
         "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
         "MLFLOW_EXPERIMENT_ID",
         "MLFLOW_EXPERIMENT_NAME",
         "MLFLOW_RUN_ID",
@@ -38,6 +39,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         monkeypatch.setenv(variable, "")
         monkeypatch.delenv(variable)
+    # an earlier test's `configure` pointed this process's MLflow client at its own project
+    from mlflow.tracking import _tracking_service
+    from mlflow.tracking._model_registry import utils as registry_utils
+
+    monkeypatch.setattr(_tracking_service.utils, "_tracking_uri", None)
+    monkeypatch.setattr(registry_utils, "_registry_uri", None)
     monkeypatch.setenv("WORKBENCH_CACHE_PATH", str(tmp_path / ".workbench" / "responses.sqlite3"))
     monkeypatch.chdir(tmp_path)
     return tmp_path
