@@ -57,9 +57,7 @@ def test_mipro_writes_instructions_with_the_proposer_model_and_its_winner_passes
     assert "{{ crisis_line }}" in result.winner.template and "{{ text_line }}" in result.winner.template, (
         "the proposal was made registrable: every declared variable kept"
     )
-    assert (
-        result.test["winner"].metrics.get("crisis_escalation") > result.test["seed"].metrics.get("crisis_escalation")
-    )
+    assert result.test["winner"].metrics.get("crisis_escalation") > result.test["seed"].metrics.get("crisis_escalation")
 
 
 def demo_following_model(body: dict, index: int) -> Reply:
@@ -85,8 +83,11 @@ def test_bootstrap_fewshot_bootstraps_from_gold_train_replies_within_its_budget(
     with LoopbackServer(demo_following_model) as task:
         spec = write_spec(project, task.base_url, stages=[stage])
         result = optimize(spec, register=False, track=False)
-        bootstrap_calls = [r for r in task.requests if r["messages"][-1]["content"] in gold_messages()]
+        requests = list(task.requests)
 
+    gold = load_gold_v2(REPO_GOLD)
+    train_messages = {e.item.user_message for e in gold.split("train", "dev")}
+    bootstrap_calls = [r for r in requests if r["messages"][-1]["content"] in train_messages]
     (details,) = result.details
     dev, trainset = len(result.plan.splits.dev), 4
     assert details["trainset"] == trainset and details["metric_calls"] <= budget
@@ -94,16 +95,12 @@ def test_bootstrap_fewshot_bootstraps_from_gold_train_replies_within_its_budget(
     assert bootstrap_calls, "the task model answered gold user messages to bootstrap demonstrations"
     assert details["bootstrapped_demonstrations"] >= 1, "replies that passed every safety check became demos"
 
-    test_replies = {e.item.reply for e in load_gold_v2(REPO_GOLD).split("test")}
+    test_replies = {e.item.reply for e in gold.split("test")}
     with_demos = [r for r in result.candidates if "<example>" in r.template]
     assert with_demos, "candidates carry their demonstrations in the template"
     assert not any(reply in r.template for r in with_demos for reply in test_replies), "never the frozen test split"
     assert not result.winner.guard, "the winner passed the safety guard against the seed"
     assert result.cost.metric_calls == details["metric_calls"]
-
-
-def gold_messages() -> set[str]:
-    return {e.item.user_message for e in load_gold_v2(REPO_GOLD).split("train", "dev")}
 
 
 def test_a_mipro_budget_smaller_than_one_trial(project):
