@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlflow import MlflowClient
 from test_optimize import ESCALATION, RISK, WARM, small_model, write_spec
 from test_optimize_bad_input import refused
 
@@ -40,7 +41,7 @@ def test_mipro_writes_instructions_with_the_proposer_model_and_its_winner_passes
         spec = write_spec(project, task.base_url, stages=[stage])
         plan = plan_optimization(spec, check_proposers=False)
         assert plan.estimate().proposer_calls == 3
-        result = optimize(spec, register=False, track=False)
+        result = optimize(spec)  # tracked and registered, as `workbench optimize` does
         task_calls = len(task.requests)
 
     assert len(proposals) == 3, "DSPy's proposer is asked once per instruction candidate"
@@ -58,6 +59,15 @@ def test_mipro_writes_instructions_with_the_proposer_model_and_its_winner_passes
         "the proposal was made registrable: every declared variable kept"
     )
     assert result.test["winner"].metrics.get("crisis_escalation") > result.test["seed"].metrics.get("crisis_escalation")
+    assert result.registered is not None and result.registered.ref == "safety-first@2"
+    client = MlflowClient()
+    registered = client.get_prompt_version("safety-first", result.registered.registry_version)
+    assert registered.template == result.winner.template
+    assert registered.tags["workbench.optimize.optimizers"] == "mipro (proposer openai:reflect)"
+    assert not registered.aliases, "never aliased"
+    experiment = client.get_run(result.run_id).info.experiment_id
+    stages = client.search_runs([experiment], filter_string="tags.`workbench.level` = 'optimizer-stage'")
+    assert [r.data.tags["workbench.optimize.optimizer"] for r in stages] == ["mipro"]
 
 
 def demo_following_model(body: dict, index: int) -> Reply:
@@ -81,8 +91,9 @@ def test_bootstrap_fewshot_bootstraps_from_gold_train_replies_within_its_budget(
         "gold": str(REPO_GOLD),
     }
     with LoopbackServer(demo_following_model) as task:
-        spec = write_spec(project, task.base_url, stages=[stage])
-        result = optimize(spec, register=False, track=False)
+        # tracked (DSPy's autolog logs the compile), without a trace per DSPy call, which is slow here
+        spec = write_spec(project, task.base_url, stages=[stage], tracking={"traces": False})
+        result = optimize(spec, register=False)
         requests = list(task.requests)
 
     gold = load_gold_v2(REPO_GOLD)
