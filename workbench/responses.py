@@ -33,6 +33,8 @@ class Response:
     """Another run going at the same time made this call (its trace is that run's)."""
     attempts: list[Attempt] = field(default_factory=list)
     trace_id: str | None = None
+    spans: str | None = None
+    """The spans a framework's tracing recorded during the call (DSPy autolog), as JSON; None when cached."""
     judge_calls: list = field(default_factory=list)  # set when the reply is scored by a judge
 
     @property
@@ -132,6 +134,7 @@ async def collect(
             generation = outcome.generation
             response.reply, response.latency_s = generation.reply, outcome.latency_s
             response.input_tokens, response.output_tokens = generation.input_tokens, generation.output_tokens
+            response.spans = generation.spans
         on_complete(response)
 
     await asyncio.gather(*(one(r) for r in pending))

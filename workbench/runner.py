@@ -18,7 +18,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -32,11 +33,20 @@ from workbench.groups import GroupLogger
 from workbench.models.registry import concurrency_cap
 from workbench.models.spec import ModelSpec
 from workbench.paths import cache_path, project_root
+from workbench.pipelines.base import Pipeline
 from workbench.plan import ExperimentPlan, build_plan
 from workbench.preflight import check_endpoints, model_endpoints
 from workbench.prompts import AliasResolver
 from workbench.redaction import Redactor
-from workbench.responses import Response, build_pipelines, call_engine, collect, fill_from_cache, prepare
+from workbench.responses import (
+    PipelineKey,
+    Response,
+    build_pipelines,
+    call_engine,
+    collect,
+    fill_from_cache,
+    prepare,
+)
 from workbench.result import ExperimentResult, RunStats
 from workbench.scoring.engine import DEFAULT_JUDGE_DECODING, ScoringEngine, build_engine
 from workbench.scoring.metrics import group_metrics, summarize
@@ -177,7 +187,8 @@ def _run(
     with Interrupts() as interrupts:
         try:
             if pending:
-                run_sync(collect(plan, pending, pipelines=pipelines, calls=calls, on_complete=on_complete))
+                with framework_spans(pipelines, traced=tracker is not None and plan.spec.tracking.traces) as called:
+                    run_sync(collect(plan, pending, pipelines=called, calls=calls, on_complete=on_complete))
         except (KeyboardInterrupt, asyncio.CancelledError):
             interrupted = True
         except BaseException:
@@ -213,6 +224,24 @@ def _run(
     if interrupted:
         raise RunInterrupted(result)
     return result
+
+
+@contextmanager
+def framework_spans(pipelines: dict[PipelineKey, Pipeline], traced: bool) -> Iterator[dict[PipelineKey, Pipeline]]:
+    """The pipelines to call: in a traced run, those built on a framework MLflow traces (`autolog`)
+    record its spans with each reply, for the reply's trace (`tracking.traces.recording_spans`).
+    Other runs import nothing more."""
+    autologs = {name for p in pipelines.values() if (name := getattr(p, "autolog", None))}
+    if not (traced and autologs):
+        yield pipelines
+        return
+    from workbench.tracking.traces import recording_spans  # imports MLflow: only for such runs
+
+    with recording_spans(autologs) as recorder:
+        if recorder is None:
+            yield pipelines
+            return
+        yield {key: recorder.pipeline(p) if getattr(p, "autolog", None) else p for key, p in pipelines.items()}
 
 
 def models_called(plan: ExperimentPlan) -> list[ModelSpec]:

@@ -31,11 +31,14 @@ def leaky_proxy():
     return script
 
 
-def test_an_echoed_key_is_redacted_everywhere(project, spec_writer, monkeypatch):
+@pytest.mark.parametrize("pipeline", ["langchain", "dspy"])  # dspy: also DSPy's own spans in the traces
+def test_an_echoed_key_is_redacted_everywhere(project, spec_writer, monkeypatch, pipeline):
     monkeypatch.setenv("WORKBENCH_PROXY_KEY", SECRET)
     with LoopbackServer(leaky_proxy()) as server:
         spec = spec_writer(
             models=[{"spec": "openai:proxied", "base_url": server.base_url, "api_key_env": "WORKBENCH_PROXY_KEY"}],
+            pipelines=[pipeline],
+            **({"system_prompts": ["safety-first@1"]} if pipeline == "dspy" else {}),  # fewer calls
             retries={"max_attempts": 3, "initial_delay_s": 0.05, "max_delay_s": 0.1},
             concurrency=1,
         )
@@ -48,3 +51,14 @@ def test_an_echoed_key_is_redacted_everywhere(project, spec_writer, monkeypatch)
     assert leaked == [], f"the key was written to {leaked}"
     stored = b"".join(p.read_bytes() for p in (project / "mlruns").rglob("*") if p.is_file())
     assert MASK.encode() in stored, "the redacted replies and errors did reach MLflow"
+    if pipeline == "dspy":
+        import mlflow
+
+        from workbench.tracking.store import tracking_uri
+
+        mlflow.set_tracking_uri(tracking_uri(project))
+        experiment = mlflow.get_experiment_by_name("test-spec")
+        traces = mlflow.search_traces(locations=[experiment.experiment_id], return_type="list")
+        lm_spans = [s for t in traces for s in t.data.spans if s.name == "LM.__call__"]
+        assert lm_spans, "DSPy's spans are in the traces"
+        assert any(MASK in str(s.outputs) for s in lm_spans), "their replies redacted too"

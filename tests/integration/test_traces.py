@@ -74,3 +74,87 @@ def test_traces_carry_messages_reply_attempts_and_assessments(tmp_path, mode):
         assert trace["input"] == f"message {index}" and trace["reply"] == f"reply {index}"
         assert f"message {index}" in trace["request_preview"]
         assert trace["assessments"] == [["empathy", float(index), f"evidence {index}"]]
+
+
+FRAMEWORK_SCRIPT = textwrap.dedent("""
+    import asyncio, json, os, sys, time
+    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+    import mlflow
+    from dspy.utils import DummyLM
+    from mlflow.utils.autologging_utils import autologging_is_disabled
+    from workbench.models.spec import Decoding, ModelSpec
+    from workbench.pipelines._dspy_program import DspyPipeline
+    from workbench.pipelines.base import Conversation
+    from workbench.tracking import traces as trace_writer
+    from workbench.tracking.protocol import CallRecord, SpanAttempt
+
+    uri = sys.argv[1]
+    mlflow.set_tracking_uri(uri)
+    pipeline = DspyPipeline("dspy", ModelSpec(spec="local:smollm2-135m"), Decoding(), 30,
+                            lm=DummyLM([{"reply": "I hear you."}] * 2))
+    conversation = Conversation("Be kind. Call {{ crisis_line }}.", "{{ message }}", {"crisis_line": "988"}, (), "hi")
+    with trace_writer.recording_spans({"dspy"}) as recorder:
+        generations = [asyncio.run(recorder.pipeline(pipeline).respond(conversation)) for _ in range(2)]
+    autolog_left_on = not autologging_is_disabled("dspy")
+    with mlflow.start_span("after") as after:  # the process's own tracing works as before
+        pass
+
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("framework")
+    run_id = client.create_run(experiment).info.run_id
+    writer = trace_writer.TraceWriter(uri, experiment)
+    now = time.time_ns()
+    ids = []
+    for index, generation in enumerate(generations):
+        attempts = [SpanAttempt(now - 10**9, now - 9 * 10**8, "HTTP 429"), SpanAttempt(now - 8 * 10**8, now)] \\
+            if index == 1 else [SpanAttempt(now - 10**9, now)]
+        record = CallRecord(index=index, group="g", name=f"scenario-{index}#0",
+                            messages=pipeline.messages(conversation), reply=generation.reply, error=None,
+                            attempts=attempts, input_tokens=None, output_tokens=None, model="m",
+                            tags={}, spans=generation.spans)
+        ids.append(writer.add(record, run_id, []))
+    writer.flush()
+    traces = [mlflow.get_trace(trace_id) for trace_id in ids]
+    names = lambda t: {s.span_id: s.name for s in t.data.spans}
+    print(json.dumps({
+        "autolog_left_on": autolog_left_on,
+        "after_is_a_real_span": type(after).__name__,
+        "traces": [[[s.name, s.span_type, names(t).get(s.parent_id)] for s in t.data.spans] for t in traces],
+        "lm_messages": [s.inputs["messages"] for s in traces[0].data.spans if s.name == "DummyLM.__call__"],
+        "sent": pipeline.messages(conversation),
+    }))
+""")
+
+
+def test_a_frameworks_recorded_spans_go_inside_the_calls_trace(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = subprocess.run([sys.executable, "-c", FRAMEWORK_SCRIPT, uri], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["autolog_left_on"] is False, "autolog is off again once the run's calls are over"
+    assert out["after_is_a_real_span"] == "LiveSpan", "the process's MLflow tracing is restored"
+    dspy_spans = [
+        ["Counsellor.forward", "CHAIN"],
+        ["Predict.forward", "LLM", "Counsellor.forward"],
+        ["ReplyAdapter.format", "PARSER", "Predict.forward"],
+        ["DummyLM.__call__", "CHAT_MODEL", "Predict.forward"],
+        ["ReplyAdapter.parse", "PARSER", "Predict.forward"],
+    ]
+    single, retried = out["traces"]
+    assert sorted(map(tuple, single)) == sorted(
+        [
+            ("scenario-0#0", "CHAT_MODEL", None),
+            ("Counsellor.forward", "CHAIN", "scenario-0#0"),
+            *map(tuple, dspy_spans[1:]),
+        ]
+    ), "one trace: the call's span, with DSPy's spans under it"
+    assert sorted(map(tuple, retried)) == sorted(
+        [
+            ("scenario-1#0", "CHAT_MODEL", None),
+            ("attempt 1", "CHAT_MODEL", "scenario-1#0"),
+            ("attempt 2", "CHAT_MODEL", "scenario-1#0"),
+            ("Counsellor.forward", "CHAIN", "attempt 2"),
+            *map(tuple, dspy_spans[1:]),
+        ]
+    ), "the spans of the attempt that replied"
+    assert out["lm_messages"] == [out["sent"]]

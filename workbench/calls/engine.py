@@ -28,11 +28,14 @@ MAX_ERROR_CHARS = 2000
 
 @dataclass(frozen=True)
 class Generation:
-    """What a model call returns: the text and the token counts the provider reported."""
+    """What a model call returns: the text and the token counts the provider reported, and the
+    spans a framework's own tracing recorded while making it (JSON, see `tracking.traces`), which
+    the reply's trace shows."""
 
     reply: str
     input_tokens: int | None = None
     output_tokens: int | None = None
+    spans: str | None = None
 
 
 @dataclass
@@ -190,7 +193,10 @@ class CallEngine:
                 outcome.attempts.append(Attempt(started_ns, time.time_ns()))
                 outcome.latency_s = time.perf_counter() - started
                 outcome.generation = Generation(
-                    self.redact(generation.reply), generation.input_tokens, generation.output_tokens
+                    self.redact(generation.reply),
+                    generation.input_tokens,
+                    generation.output_tokens,
+                    self.redact(generation.spans) if generation.spans else None,
                 )
                 self.breaker(limit_key).succeeded()
                 if self.cache is not None and key is not None:

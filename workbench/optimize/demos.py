@@ -15,6 +15,7 @@ from pathlib import Path
 import dspy
 
 from workbench.errors import InputError
+from workbench.scoring.base import ScoringInput
 from workbench.scoring.gold import GoldExample, load_gold_v2
 
 MAX_WORDS = 120
@@ -49,3 +50,9 @@ def demonstration_pool(folder: str | Path, locale: str, *, where: str | None = N
         dspy.Example(user_message=e.item.user_message, reply=e.item.reply, gold_id=e.id).with_inputs("user_message")
         for e in chosen
     ]
+
+
+def gold_inputs(folder: str | Path, ids: set[str]) -> dict[str, ScoringInput]:
+    """The chosen gold items as the scorers see them, by id: a reply bootstrapped for a gold user
+    message is scored in that item's context (its expectations, risk level and locale)."""
+    return {e.id: e.item for e in load_gold_v2(folder).split("train", "dev") if e.id in ids}

@@ -63,6 +63,8 @@ class ReplyScore:
 
     score: float
     feedback: str
+    safe: bool = False
+    """Every applicable safety check passed (what a bootstrapped demonstration must show)."""
 
 
 def reply_score(scores: Mapping[str, Score], *, error: str | None = None, empathy_weight: float = 0.2) -> ReplyScore:
@@ -88,7 +90,7 @@ def reply_score(scores: Mapping[str, Score], *, error: str | None = None, empath
     lines = problems or ["safety: every applicable check passed"]
     if empathy is not None and empathy.value is not None:
         lines.append(f"empathy {empathy.value:g}/6: {empathy.evidence}")
-    return ReplyScore(round(total, 6), "\n".join(lines))
+    return ReplyScore(round(total, 6), "\n".join(lines), safe=not problems)
 
 
 @dataclass

@@ -41,8 +41,11 @@ from workbench.yaml_files import with_lines
 
 OPTIMIZERS = {
     "gepa": "instructions: GEPA, fed the scorers' evidence; mutation operators or a proposer model write candidates",
+    "mipro": "instructions: MIPROv2, a proposer model writes candidates, trials compare them on dev",
     "labeled-fewshot": "demonstrations: LabeledFewShot over exemplary gold replies, random search over sets",
+    "bootstrap-fewshot": "demonstrations: BootstrapFewShotWithRandomSearch over exemplary gold replies",
 }
+DEMONSTRATION_OPTIMIZERS = ("labeled-fewshot", "bootstrap-fewshot")
 PING_TIMEOUT_S = 30.0
 
 
@@ -118,7 +121,7 @@ class OptimizationPlan:
             math.ceil(max(0, s.max_metric_calls - len(self.splits.dev)) / (2 * s.minibatch))
             for s in spec.stages
             if s.optimizer == "gepa" and s.proposer != "operators"
-        )
+        ) + sum(s.candidates for s in spec.stages if s.optimizer == "mipro")
         final = 2 * len(self.splits.test)
         judged = len(judged_constructs(self.scorers, dict.fromkeys(OBJECTIVE_SCORERS, "judge"))) if spec.judge else 0
         judge = final * judged
@@ -195,10 +198,9 @@ def plan_optimization(
         if chosen is not None:
             splits = split_scenarios(chosen, spec.splits.model_dump(), spec.seed)
             problems.extend(_split_problems(splits, spec, file))
-    problems.extend(_stage_problems(spec, splits, file))
     demo_pools: dict[int, list[dspy.Example]] = {}
     for index, stage in enumerate(spec.stages):
-        if stage.optimizer == "labeled-fewshot" and locale is not None:
+        if stage.optimizer in DEMONSTRATION_OPTIMIZERS and locale is not None:
             pool = attempt(
                 demonstration_pool, spec_path.parent / stage.gold, locale.code, where=f"stages[{index}].gold"
             )
@@ -216,6 +218,7 @@ def plan_optimization(
                     )
         if not isinstance(stage.proposer, str):
             problems.extend(check_model(stage.proposer.model, file=file, field=f"stages[{index}].proposer.model"))
+    problems.extend(_stage_problems(spec, splits, file, {i: len(pool) for i, pool in demo_pools.items()}))
     scorers = attempt(get_scorers, list(OBJECTIVE_SCORERS), file=file)
     if problems:
         raise InputError(with_lines(problems, spec_path))
@@ -266,7 +269,9 @@ def _split_problems(splits: ScenarioSplits, spec: OptimizeSpec, file: str) -> li
     return problems
 
 
-def _stage_problems(spec: OptimizeSpec, splits: ScenarioSplits | None, file: str) -> list[Problem]:
+def _stage_problems(
+    spec: OptimizeSpec, splits: ScenarioSplits | None, file: str, pools: dict[int, int]
+) -> list[Problem]:
     problems = []
     for index, stage in enumerate(spec.stages):
         where = f"stages[{index}]"
@@ -283,9 +288,22 @@ def _stage_problems(spec: OptimizeSpec, splits: ScenarioSplits | None, file: str
                 )
             )
             continue
+        if stage.optimizer == "mipro" and isinstance(stage.proposer, str):
+            problems.append(
+                Problem(
+                    "mipro needs a proposer model: MIPROv2's instruction candidates are written by a model",
+                    file,
+                    f"{where}.proposer",
+                    None,
+                    "give one as proposer: {model: SPEC}, or use optimizer: gepa with proposer: operators "
+                    "(mutation operators, no model needed)",
+                )
+            )
         if splits is None or not splits.dev or not splits.train:
             continue
-        needed, why = minimum_budget(stage, len(splits.dev))
+        if stage.optimizer == "bootstrap-fewshot" and index not in pools:
+            continue  # its gold set is reported missing already
+        needed, why = minimum_budget(stage, len(splits.dev), bootstrap_trainset(stage, pools.get(index, 0)))
         if stage.max_metric_calls < needed:
             problems.append(
                 Problem(
@@ -309,13 +327,26 @@ def _stage_problems(spec: OptimizeSpec, splits: ScenarioSplits | None, file: str
     return problems
 
 
-def minimum_budget(stage: Stage, dev: int) -> tuple[int, str]:
+def bootstrap_trainset(stage: Stage, pool: int) -> int:
+    """How many exemplary gold replies a bootstrap-fewshot stage bootstraps from."""
+    return min(stage.trainset, pool)
+
+
+def minimum_budget(stage: Stage, dev: int, trainset: int = 0) -> tuple[int, str]:
     """Metric calls needed to evaluate the starting prompt and one new candidate."""
     if stage.optimizer == "gepa":
         needed = 2 * dev + 2 * stage.minibatch
         return needed, (
             f"the starting prompt on the {dev} dev scenarios, then one candidate on a minibatch "
             f"({stage.minibatch} train scenarios, before and after) and on dev = {needed} metric calls"
+        )
+    if stage.optimizer == "mipro":
+        return 2 * dev, f"the starting prompt and one trial on the {dev} dev scenarios = {2 * dev} metric calls"
+    if stage.optimizer == "bootstrap-fewshot":
+        needed = 3 * dev + trainset
+        return needed, (
+            f"the starting prompt, the labeled set and one bootstrapped set on the {dev} dev scenarios, after "
+            f"bootstrapping over {trainset} gold replies = {needed} metric calls"
         )
     return (
         2 * dev,

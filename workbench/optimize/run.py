@@ -32,7 +32,7 @@ from workbench.optimize.planning import Estimate, OptimizationPlan, plan_optimiz
 from workbench.optimize.progress import OptimizeProgress
 from workbench.optimize.register import RegisteredVersion, register_candidate
 from workbench.optimize.result import CandidateRecord, Cost, OptimizationResult, metrics_name
-from workbench.optimize.search import Candidate, run_gepa, run_labeled_fewshot
+from workbench.optimize.search import Candidate, run_bootstrap_fewshot, run_gepa, run_labeled_fewshot, run_mipro
 from workbench.optimize.tracking import OptimizationTracker
 from workbench.paths import cache_path, project_root
 from workbench.pipelines._dspy_program import counsellor
@@ -119,7 +119,7 @@ def _optimize(
     for index, stage in enumerate(spec.stages):
         progress.phase(f"stage {index}: {stage.optimizer}")
         with tracker.stage(index):
-            if stage.optimizer == "gepa":
+            if stage.optimizer in ("gepa", "mipro"):
                 proposer_lm = None
                 if not isinstance(stage.proposer, str):
                     proposer_lm = CallEngineLM(
@@ -127,11 +127,19 @@ def _optimize(
                         stage.proposer.decoding,
                         calls,
                         timeout=spec.timeout_s,
-                        pipeline="gepa-proposer",
+                        pipeline=f"{stage.optimizer}-proposer",
                         purpose="proposer",
                     )
-                outcome = run_gepa(plan, stage, index, current, task, engine, proposer_lm)
-                metric_calls += int(outcome.details.get("total_metric_calls") or 0)
+                if stage.optimizer == "gepa":
+                    outcome = run_gepa(plan, stage, index, current, task, engine, proposer_lm)
+                    metric_calls += int(outcome.details.get("total_metric_calls") or 0)
+                else:
+                    assert proposer_lm is not None, "planning refuses mipro without a proposer model"
+                    outcome = run_mipro(plan, stage, index, current, task, engine, proposer_lm)
+                    metric_calls += int(outcome.details["metric_calls"])
+            elif stage.optimizer == "bootstrap-fewshot":
+                outcome = run_bootstrap_fewshot(plan, stage, index, current, task, engine)
+                metric_calls += int(outcome.details["metric_calls"])
             else:
                 evaluator.on_reply = progress.reply
                 outcome = run_labeled_fewshot(plan, stage, index, current, evaluator)
@@ -274,7 +282,7 @@ def _register(plan: OptimizationPlan, result: OptimizationResult, run_id: str | 
     budget = "; ".join(f"{s.optimizer} {s.max_metric_calls} metric calls" for s in spec.stages)
     optimizers = ", ".join(
         f"{s.optimizer} ({'mutation operators' if isinstance(s.proposer, str) else 'proposer ' + s.proposer.model.spec})"
-        if s.optimizer == "gepa"
+        if s.optimizer in ("gepa", "mipro")
         else s.optimizer
         for s in spec.stages
     )

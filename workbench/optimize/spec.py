@@ -49,16 +49,42 @@ class Stage(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    optimizer: str = Field(description="gepa (instructions) or labeled-fewshot (demonstrations).")
+    optimizer: str = Field(
+        description="Instructions: gepa (GEPA) or mipro (MIPROv2, needs a proposer model). "
+        "Demonstrations: labeled-fewshot (LabeledFewShot sets, random search) or bootstrap-fewshot "
+        "(BootstrapFewShotWithRandomSearch)."
+    )
     max_metric_calls: int = Field(gt=0, description="Replies this stage may score (the budget; cached replies count).")
     minibatch: int = Field(3, gt=0, le=50, description="gepa: train scenarios per reflection step.")
     proposer: Proposer | Literal["operators"] = Field(
         "operators",
         description="gepa: 'operators' (mutations of instruction phrasing and placement, no model needed) "
-        "or {model: SPEC} for a model that rewrites the instructions from the evidence.",
+        "or {model: SPEC} for a model that rewrites the instructions from the evidence. "
+        "mipro: {model: SPEC}, the model that writes the instruction candidates (required).",
     )
-    demonstrations: int = Field(2, gt=0, le=8, description="labeled-fewshot: examples per candidate.")
-    gold: str = Field("gold/v2", description="labeled-fewshot: gold set folder (its train and dev splits only).")
+    candidates: int = Field(
+        4,
+        ge=2,
+        le=30,
+        description="mipro: instruction candidates: the starting prompt's own and candidates - 1 written by the "
+        "proposer model (DSPy asks it once per candidate); the trials, one dev evaluation each, follow from "
+        "the budget.",
+    )
+    demonstrations: int = Field(
+        2, gt=0, le=8, description="labeled-fewshot, bootstrap-fewshot: at most this many examples per candidate."
+    )
+    gold: str = Field(
+        "gold/v2",
+        description="labeled-fewshot, bootstrap-fewshot: gold set folder whose exemplary replies are the "
+        "demonstrations (its train and dev splits only, never the frozen test split).",
+    )
+    trainset: int = Field(
+        8,
+        gt=0,
+        le=200,
+        description="bootstrap-fewshot: exemplary gold replies (drawn by seed from the pool) the task model "
+        "answers to bootstrap demonstrations, at most this many metric calls per bootstrapped set.",
+    )
 
 
 class Objective(BaseModel):

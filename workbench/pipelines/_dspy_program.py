@@ -197,7 +197,10 @@ ADAPTERS: dict[str, type[ReplyAdapter] | type[FieldMarkerAdapter]] = {
 
 class DspyPipeline:
     """A `Counsellor` program per system prompt, called through `dspy.LM` with the chosen adapter.
-    The LM (and, for the bundled model, its local server) is built on the first call."""
+    The LM (and, for the bundled model, its local server) is built on the first call. A traced run
+    records DSPy's own spans of each call with `mlflow.dspy.autolog` (`autolog`)."""
+
+    autolog = "dspy"
 
     def __init__(self, name: str, model: ModelSpec, decoding: Decoding, timeout: float, lm: dspy.BaseLM | None = None):
         self.name = name

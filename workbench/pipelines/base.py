@@ -53,6 +53,9 @@ class Conversation:
 
 
 class Pipeline(Protocol):
+    """A pipeline may also name, as `autolog`, the framework whose MLflow autolog traces its calls
+    ("dspy"): a traced run then records that framework's spans inside each reply's trace."""
+
     name: str
 
     def messages(self, conversation: Conversation) -> list[Message]:

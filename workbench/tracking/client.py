@@ -256,6 +256,7 @@ def call_record(index: int, response: Response) -> CallRecord:
         ],
         cache_key=response.cache_key,
         cached=response.cached and not response.attempts,
+        spans=response.spans,
     )
 
 

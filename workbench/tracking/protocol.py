@@ -60,6 +60,9 @@ class CallRecord:
     cache_key: str | None = None
     cached: bool = False
     """A reply from the cache: traced only if no earlier run traced it in this experiment."""
+    spans: str | None = None
+    """The spans the pipeline's framework recorded during the call (DSPy autolog), as JSON
+    (`traces.recorded_spans`): they become children of the call's span."""
 
 
 @dataclass(frozen=True)
