@@ -48,11 +48,9 @@ from workbench.tracking.protocol import CallRecord, JudgeSpan
 TESTED_MLFLOW = (">=3.5", "<=3.17")
 
 
-class HeldTraces(SpanExporter):
-    """Takes MLflow's finished traces out of its in-memory trace manager instead of writing them."""
-
-    def __init__(self) -> None:
-        self.traces: list = []
+class FinishedTraces(SpanExporter):
+    """Takes MLflow's finished traces out of its in-memory trace manager instead of writing them,
+    handing each to `keep`."""
 
     def export(self, spans: Sequence) -> SpanExportResult:
         manager = InMemoryTraceManager.get_instance()
@@ -60,8 +58,21 @@ class HeldTraces(SpanExporter):
             if span.parent is None:
                 finished = manager.pop_trace(span.context.trace_id)
                 if finished is not None:
-                    self.traces.append(finished.trace)
+                    self.keep(finished.trace)
         return SpanExportResult.SUCCESS
+
+    def keep(self, trace) -> None:
+        raise NotImplementedError
+
+
+class HeldTraces(FinishedTraces):
+    """Finished traces held in order, for the next batched write."""
+
+    def __init__(self) -> None:
+        self.traces: list = []
+
+    def keep(self, trace) -> None:
+        self.traces.append(trace)
 
     def take(self) -> list:
         traces, self.traces = self.traces, []
@@ -115,20 +126,14 @@ AUTOLOG: dict[str, Callable[[], None]] = {
 no runs or artifacts of its own)."""
 
 
-class RecordedTraces(SpanExporter):
+class RecordedTraces(FinishedTraces):
     """Keeps the traces that finish in this process, by id, for `SpanRecorder` to take."""
 
     def __init__(self) -> None:
         self.traces: dict[str, Any] = {}
 
-    def export(self, spans: Sequence) -> SpanExportResult:
-        manager = InMemoryTraceManager.get_instance()
-        for span in spans:
-            if span.parent is None:
-                finished = manager.pop_trace(span.context.trace_id)
-                if finished is not None:
-                    self.traces[finished.trace.info.trace_id] = finished.trace
-        return SpanExportResult.SUCCESS
+    def keep(self, trace) -> None:
+        self.traces[trace.info.trace_id] = trace
 
 
 class SpanRecorder:
