@@ -11,6 +11,7 @@ import pytest
 from workbench import run_experiment
 from workbench.models.local import local_server
 from workbench.testing.loopback import LoopbackServer, Reply, fixed
+from workbench.testing.mlflow_server import mlflow_server
 from workbench.tracking import tracking_uri
 
 pytestmark = pytest.mark.integration
@@ -150,47 +151,9 @@ def test_traces_and_assessments_can_be_turned_off(project, spec_writer, tracking
 
 @pytest.fixture
 def tracking_server(tmp_path):
-    """A real MLflow tracking server on loopback, with its own database and artifact root."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--default-artifact-root",
-            str(tmp_path / "server-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "the tracking server did not start"
-            time.sleep(0.5)
-    yield url
-    os.killpg(server.pid, 9)
-    server.wait(timeout=30)
+    """A real MLflow tracking server on loopback; clients write artifacts to its root directly."""
+    with mlflow_server(tmp_path) as url:
+        yield url
 
 
 def test_a_tracking_server_gets_runs_traces_and_assessments(project, spec_writer, monkeypatch, tracking_server):

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -25,6 +23,7 @@ from workbench.promotion import load_policy, promote
 from workbench.scenarios import load_scenarios
 from workbench.testing.careful_model import careful_script
 from workbench.testing.loopback import LoopbackServer
+from workbench.testing.mlflow_server import mlflow_server
 
 pytestmark = pytest.mark.integration
 SCREENSHOTS = Path(
@@ -157,55 +156,11 @@ ALL_TEXT = """(async () => {
 })()"""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert server.poll() is None, "mlflow server exited"
-                time.sleep(0.5)
+@pytest.fixture(name="mlflow_server")
+def proxied_mlflow_server(tmp_path):
+    """A real MLflow tracking server on loopback that serves the artifacts itself, as a team server does."""
+    with mlflow_server(tmp_path, proxied_artifacts=True) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def rest(url: str, endpoint: str, body: dict | None = None, **query: str):

@@ -67,3 +67,10 @@ def test_overrides_merge_into_the_spec_and_are_validated(spec_writer):
 
     with pytest.raises(InputError, match="repeats"):
         build_plan(spec, overrides={"repeats": 0})
+
+
+def test_reproducible_decoding_uses_one_slot(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_LOCAL_REPRODUCIBLE", "1")
+    assert local.reproducible() and sizing(4, 0.0).slots == 1, "one reply at a time"
+    monkeypatch.setenv("WORKBENCH_LOCAL_REPRODUCIBLE", "0")
+    assert not local.reproducible() and sizing(4, 0.0).slots == 8

@@ -7,7 +7,15 @@ import math
 
 import pandas as pd
 
-from workbench.optimize.candidates import DIRECTIVES, Genes, MutationProposer, build, neighbours, repair
+from workbench.optimize.candidates import (
+    DIRECTIVES,
+    SHORT_ROLE,
+    Genes,
+    MutationProposer,
+    build,
+    neighbours,
+    repair,
+)
 from workbench.optimize.objective import CandidateMetrics, guard, objective_value, paired_deltas, reply_score
 from workbench.prompts.layout import parse_layout
 from workbench.scoring.base import Score
@@ -71,7 +79,9 @@ def test_operators_answer_missed_escalation_by_moving_the_directive_after_the_us
     child = proposer.mutate(SEED, records)
     layout = parse_layout(child)
     assert layout.reminder and "{{ crisis_line }}" in layout.reminder, "placed where a small model attends"
-    assert layout.instructions.startswith("You are a careful assistant."), "the seed's text is kept"
+    assert layout.reminder.startswith("Say: "), "a quoted sentence to say, in the user's voice, comes first"
+    assert layout.instructions.startswith(SHORT_ROLE), "a long prompt drowns the directive, so it is shortened"
+    assert all(v in child for v in VARIABLES), "the shortened prompt still names every resource"
     second = proposer.mutate(child, records)
     assert second != child and second not in (SEED,), "a new neighbour each time"
     identity = MutationProposer(SEED, VARIABLES, seed=1).mutate(
@@ -82,7 +92,7 @@ def test_operators_answer_missed_escalation_by_moving_the_directive_after_the_us
 
 def test_every_gene_is_reachable_and_every_candidate_registrable():
     first = neighbours(Genes())
-    assert len(first) == len(DIRECTIVES) * 4
+    assert len(first) == len(DIRECTIVES) * 4 * 2, "every directive and placement, with and without shortening"
     for genes in first + neighbours(Genes(3, "both", False)):
         text = build(parse_layout(SEED), genes, VARIABLES)
         used = {v for v in VARIABLES if "{{ " + v + " }}" in text}

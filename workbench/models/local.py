@@ -19,6 +19,14 @@ Parallel slots decode several replies in one batch, which keeps the threads busy
 its last prompt, so a call sharing a system prompt with the slot's previous one reuses its
 computed prefix (llama.cpp's prompt cache). Calls beyond the slots queue in the workbench
 (`slots_for` caps the model's concurrency), not in the server.
+
+Both make a fresh reply depend a little on what else was decoded with it: llama.cpp's sums are not
+bit-identical across batch sizes, so at temperature 0 a reply decoded beside others, or after a
+cached prefix, can differ from the same call made alone (measured: 3 to 5 of 8 replies to a long
+system prompt changed with the order they were sent in). Reruns are served from the response cache
+and repeat exactly; for fresh replies that repeat too, set `WORKBENCH_LOCAL_REPRODUCIBLE=1`: one
+slot and no prompt cache (then 8 replies sent in any order came out the same), at about half the
+throughput.
 """
 
 from __future__ import annotations
@@ -107,8 +115,17 @@ def busy_elsewhere(window_s: float = 0.25) -> float:
     return max(0.0, others / os.sysconf("SC_CLK_TCK") / elapsed)
 
 
+def reproducible() -> bool:
+    """`WORKBENCH_LOCAL_REPRODUCIBLE=1`: decode one reply at a time with no prompt cache, so that a
+    fresh reply does not depend on the calls around it."""
+    return os.environ.get("WORKBENCH_LOCAL_REPRODUCIBLE", "").strip().lower() in ("1", "true", "yes")
+
+
 def slot_count(cores: int | None = None) -> int:
-    """Four slots per core beyond the first, at least four, at most eight (more only queue)."""
+    """Four slots per core beyond the first, at least four, at most eight (more only queue); one
+    when reproducible."""
+    if reproducible():
+        return 1
     cores = cores or available_cores()
     return min(8, 4 * max(1, cores - 1))
 
@@ -132,7 +149,9 @@ class LocalServer:
     """One llama.cpp server for one GGUF file, with `slots` requests decoded in parallel on
     `threads` threads."""
 
-    def __init__(self, name: str, path: Path, *, slots: int, threads: int, context_per_slot: int):
+    def __init__(
+        self, name: str, path: Path, *, slots: int, threads: int, context_per_slot: int, prompt_cache: bool = True
+    ):
         import xllamacpp
 
         params = xllamacpp.CommonParams()
@@ -143,7 +162,7 @@ class LocalServer:
         for cpu in (params.cpuparams, params.cpuparams_batch):
             cpu.n_threads = threads
             cpu.poll = 0  # wait without spinning: a spinning thread takes the core a sibling needs
-        params.cache_prompt = True
+        params.cache_prompt = prompt_cache
         params.verbosity = -1
         params.ui = False
         params.hostnames = ["127.0.0.1"]
@@ -171,7 +190,12 @@ def local_server(name: str, *, context_per_slot: int = 2048) -> LocalServer:
                 raise FileNotFoundError(f"bundled model {name} is not installed: {BUNDLED_MODELS[name].install}")
             size = sizing()
             server = _servers[name] = LocalServer(
-                name, path, slots=size.slots, threads=size.threads, context_per_slot=context_per_slot
+                name,
+                path,
+                slots=size.slots,
+                threads=size.threads,
+                context_per_slot=context_per_slot,
+                prompt_cache=not reproducible(),
             )
         return server
 
