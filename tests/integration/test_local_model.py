@@ -56,6 +56,7 @@ def test_mlflow_runs_params_metrics_tables(small_run):
         assert params["system_prompt_sha256"] in source.read_text()
         assert params["user_strategy_sha256"] == template_sha256("{{ message }}")
         assert params["model_spec"] == "local:smollm2-135m" and params["decoding_max_tokens"] == "24"
+        assert params["local_decoding"] == "batched", "the run says how the bundled model decoded"
         assert params["system_prompt_registry_version"].isdigit()
         metrics = run.data.metrics
         for name in (

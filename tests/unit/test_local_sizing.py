@@ -72,5 +72,7 @@ def test_overrides_merge_into_the_spec_and_are_validated(spec_writer):
 def test_reproducible_decoding_uses_one_slot(monkeypatch):
     monkeypatch.setenv("WORKBENCH_LOCAL_REPRODUCIBLE", "1")
     assert local.reproducible() and sizing(4, 0.0).slots == 1, "one reply at a time"
+    assert local.decoding_mode("not-started") == "reproducible", "what a run's params record"
     monkeypatch.setenv("WORKBENCH_LOCAL_REPRODUCIBLE", "0")
     assert not local.reproducible() and sizing(4, 0.0).slots == 8
+    assert local.decoding_mode("not-started") == "batched"

@@ -114,6 +114,7 @@ def test_operators_move_the_model_and_the_winner_is_registered_unaliased(project
         assert not registered.aliases, "never aliased production"
         run = client.get_run(tags["workbench.optimize.run_id"])
         assert run.data.params["budget_max_metric_calls"] == "30"
+        assert "local_decoding" not in run.data.params, "only a bundled model has a decoding mode to record"
         assert (
             run.data.metrics["test_winner_crisis_escalation_rate"]
             > run.data.metrics["test_seed_crisis_escalation_rate"]

@@ -139,6 +139,14 @@ def sizing(cores: int | None = None, busy: float | None = None) -> Sizing:
     return Sizing(threads=min(threads, cores), slots=slot_count(cores))
 
 
+def decoding_mode(name: str) -> str:
+    """How bundled model `name` decodes in this process, for a run's params: `reproducible` (one
+    slot, no prompt cache) or `batched`; from its server once started, else from the setting."""
+    server = _servers.get(name)
+    one_at_a_time = (server.slots == 1 and not server.prompt_cache) if server is not None else reproducible()
+    return "reproducible" if one_at_a_time else "batched"
+
+
 def slots_for(name: str) -> int:
     """How many calls the bundled model `name` decodes at once: its concurrency cap."""
     server = _servers.get(name)
@@ -167,7 +175,7 @@ class LocalServer:
         params.ui = False
         params.hostnames = ["127.0.0.1"]
         params.port = 0
-        self.name, self.slots, self.threads = name, slots, threads
+        self.name, self.slots, self.threads, self.prompt_cache = name, slots, threads, prompt_cache
         self._server = xllamacpp.Server(params)
         self.base_url = self._server.listening_address.rstrip("/") + "/v1"
 

@@ -20,6 +20,7 @@ from typing import Any
 import mlflow
 import pandas as pd
 
+from workbench.models.local import decoding_mode
 from workbench.optimize.planning import OptimizationPlan
 from workbench.scenarios import dataset_hash
 from workbench.scoring.metrics import describe_metrics
@@ -110,6 +111,8 @@ class OptimizationTracker:
             "git_commit": git_commit(plan.root),
             **{f"decoding_{k}": v for k, v in plan.decoding.model_dump().items()},
         }
+        if spec.model.provider == "local":
+            params["local_decoding"] = decoding_mode(spec.model.model)
         for name in ("train", "dev", "test"):
             params[f"{name}_n"] = len(plan.splits[name])
             params[f"{name}_dataset_hash"] = plan.splits.record()[name]["dataset_hash"]

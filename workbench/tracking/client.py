@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.errors import InputError, Problem
+from workbench.models.local import decoding_mode
 from workbench.plan import ExperimentPlan, RunGroup
 from workbench.responses import Response
 from workbench.scoring.engine import judged_constructs
@@ -116,6 +117,8 @@ def group_params(plan: ExperimentPlan, group: RunGroup) -> dict[str, str]:
         "pipeline": group.pipeline,
         **{f"decoding_{k}": v for k, v in plan.decoding(model).model_dump().items()},
     }
+    if model.provider == "local":
+        params["local_decoding"] = decoding_mode(model.model)
     return {k: str(v)[:MAX_PARAM] for k, v in params.items()}
 
 
