@@ -3,12 +3,10 @@ and no request reaches the task model (nor, where one is named, the proposer).""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from test_optimize import IDS, run_cli, small_model, write_spec
 
-from workbench.testing.loopback import LoopbackServer
+from workbench.testing.loopback import LoopbackServer, free_port
 
 
 def refused(project, *expected: str, **changes) -> str:
@@ -60,9 +58,7 @@ def test_an_unknown_proposer_provider(project):
 
 
 def test_an_unreachable_proposer_model(project):
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nothing listens on it
     stage = {
         "optimizer": "gepa",
         "max_metric_calls": 30,
