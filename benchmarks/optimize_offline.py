@@ -19,6 +19,7 @@ import time
 import mlflow
 from _project import scratch_project
 
+from workbench.models.local import decoding_mode
 from workbench.optimize import optimize
 
 HEADLINE = ("crisis_escalation_rate", "empathy_mean")
@@ -69,7 +70,8 @@ def main(spec: str = "experiments/optimize.yaml") -> None:
         f"budget {cost.budget} metric calls; used {cost.metric_calls} in the search; {cost.model_calls} model "
         f"calls in all (search, dev comparison, final test replies), {cost.cached_replies} replies from the cache"
     )
-    print(f"wall time: {wall:.0f} s (reproducible decoding: {os.environ['WORKBENCH_LOCAL_REPRODUCIBLE']})")
+    decoding = f", {decoding_mode(plan.model.model)} decoding" if plan.model.provider == "local" else ""
+    print(f"wall time: {wall:.0f} s{decoding}")
 
 
 if __name__ == "__main__":
